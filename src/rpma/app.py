@@ -1,0 +1,69 @@
+"""create_app(settings): the ASGI app with its transports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
+
+from rpma import __version__, migrations
+from rpma.config import Settings
+from rpma.core.commands import registry
+from rpma.core.dispatch import Dispatcher
+from rpma.core.services import Services
+from rpma.domains import load_all
+from rpma.domains.auth.service import SessionAuthenticator
+from rpma.openapi import build_openapi
+from rpma.transport import http, ws
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    load_all()
+    if settings.is_sqlite:
+        settings.ensure_data_dir()
+    services = Services.build(settings)
+    services.authenticator = SessionAuthenticator(services)
+    if migrate:
+        migrations.upgrade(services.db.engine)
+    return services
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    settings = settings or Settings()
+    services = services or build_services(settings)
+    dispatcher = Dispatcher(services)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.db.dispose()
+
+    app = FastAPI(
+        title="RPMA v2",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    app.state.dispatcher = dispatcher
+    # Ordinary HTTP gzip for clients that send Accept-Encoding: gzip.
+    app.add_middleware(GZipMiddleware, minimum_size=settings.compression_threshold_bytes)
+    app.include_router(http.build_router(dispatcher))
+    app.include_router(ws.build_router(dispatcher))
+
+    schema: dict[str, Any] = {}
+
+    def openapi() -> dict[str, Any]:
+        if not schema:
+            schema.update(build_openapi(registry))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

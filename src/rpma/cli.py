@@ -1,0 +1,151 @@
+"""The `rpma` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from rpma import __version__
+from rpma.config import Settings
+
+app = typer.Typer(help="RPMA v2: the PPF workshop server.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"rpma {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    _version_flag: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=os.environ.get("RPMA_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Alembic narrates every plugin it loads; only its warnings matter to an operator.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL + Redis).")] = 1,
+) -> None:
+    """Serve the API (HTTP and WebSocket), migrating the database first."""
+    import uvicorn
+
+    from rpma.app import build_services
+
+    settings = Settings()
+    build_services(settings).db.dispose()  # migrate once, before any worker starts
+    target = settings.resolved_database_url.split("@")[-1]
+    console.print(f"[bold]RPMA {__version__}[/] on http://{host}:{port}  (database: {target})")
+    uvicorn.run(
+        "rpma.asgi:app",
+        host=host,
+        port=port,
+        reload=reload,
+        workers=None if reload else workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from rpma import migrations
+    from rpma.core.db import Database
+
+    settings = Settings()
+    if settings.is_sqlite:
+        settings.ensure_data_dir()
+    database = Database(settings)
+    migrations.upgrade(database.engine)
+    console.print(f"Database at revision [bold]{migrations.current_revision(database.engine)}[/]")
+    database.dispose()
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True, help="The admin's email.")],
+    first_name: Annotated[str, typer.Option(prompt=True)],
+    last_name: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Create an admin account directly in the database (prompts for the password)."""
+    from pydantic import ValidationError
+
+    from rpma.app import build_services
+    from rpma.core.dispatch import validation_error
+    from rpma.core.errors import AppError
+    from rpma.core.permissions import Role
+    from rpma.domains.auth.schemas import CreateAccountRequest
+    from rpma.domains.auth.service import AuthService
+
+    services = build_services(Settings())
+    try:
+        req = CreateAccountRequest.model_validate(
+            {"email": email, "first_name": first_name, "last_name": last_name, "password": password}
+        )
+        with services.db.session(write=True) as db:
+            user = AuthService(db, services).create_user(req, role=Role.ADMIN, actor_id=None)
+            db.commit()
+            console.print(f"Admin [bold]{user.email}[/] created ({user.id}).")
+    except ValidationError as exc:
+        err = validation_error(exc)
+        err_console.print(f"[red]{err.code}[/]: {err.message}")
+        raise typer.Exit(1) from None
+    except AppError as exc:
+        err_console.print(f"[red]{exc.code}[/]: {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        services.db.dispose()
+
+
+@app.command()
+def invoke(
+    command: Annotated[str, typer.Argument(help="Command name, e.g. health_check.")],
+    args: Annotated[str, typer.Argument(help="Arguments as a JSON object.")] = "{}",
+    url: Annotated[str, typer.Option(envvar="RPMA_URL")] = "http://127.0.0.1:8000",
+    token: Annotated[str | None, typer.Option(envvar="RPMA_TOKEN")] = None,
+) -> None:
+    """Call one command on a running server and print the answer as JSON."""
+    from rpma.client import IpcClient, IpcError
+
+    try:
+        parsed: Any = json.loads(args)
+    except json.JSONDecodeError as exc:
+        err_console.print(f"[red]The arguments are not valid JSON:[/] {exc}")
+        raise typer.Exit(2) from None
+    if not isinstance(parsed, dict):
+        err_console.print("[red]The arguments must be a JSON object.[/]")
+        raise typer.Exit(2)
+    with IpcClient(url, token=token) as client:
+        try:
+            result = client.call(command, parsed)
+        except IpcError as exc:
+            err_console.print(f"[red]{exc.code}[/]: {exc.message}")
+            if exc.details:
+                err_console.print_json(data=exc.details)
+            raise typer.Exit(1) from None
+    console.print_json(data=result)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,32 @@
+"""Namespaces mirroring the seed's `ipcClient`, shared by both clients.
+
+A new namespace is a `Namespace[R]` subclass in its own module plus one line in
+`Namespaces.__init__`.
+"""
+
+from __future__ import annotations
+
+from typing import Generic
+
+from ._base import Invoker, Namespace, R, Then, fields
+from .auth import AuthApi
+from .system import SystemApi
+from .users import UsersApi
+
+__all__ = [
+    "AuthApi",
+    "Invoker",
+    "Namespace",
+    "Namespaces",
+    "SystemApi",
+    "Then",
+    "UsersApi",
+    "fields",
+]
+
+
+class Namespaces(Generic[R]):
+    def __init__(self, client: Invoker[R]) -> None:
+        self.auth = AuthApi(client)
+        self.system = SystemApi(client)
+        self.users = UsersApi(client)

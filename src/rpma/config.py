@@ -1,0 +1,68 @@
+"""Settings, read from RPMA_* environment variables, and the data directory."""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """A per-user folder, as desktop programs keep their data."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        return base / "RPMA"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "RPMA"
+    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "rpma"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RPMA_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: str | None = Field(default=None, repr=False)
+    debug: bool = False
+
+    # The seed's token lifetimes.
+    access_token_minutes: int = 8 * 60
+    refresh_token_days: int = 30
+
+    # The seed's Argon2id parameters. Tests lower them; everything else keeps these.
+    argon2_memory_kib: int = 32 * 1024
+    argon2_time_cost: int = 3
+    argon2_parallelism: int = 4
+
+    # The seed's rate limits (CONTRACT.md section 7).
+    rate_limits_enabled: bool = True
+    rate_limit_auth: str = "10/minute"
+    rate_limit_tasks: str = "100/minute"
+    rate_limit_upload: str = "5/minute"
+    rate_limit_calendar: str = "200/minute"
+    rate_limit_reports: str = "20/minute"
+
+    # Envelopes whose data JSON is larger than this are compressed when the client asks.
+    compression_threshold_bytes: int = 1024
+    sqlite_busy_timeout_ms: int = 5000
+    db_pool_size: int = 10
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'rpma.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir

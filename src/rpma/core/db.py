@@ -1,0 +1,107 @@
+"""Engines, sessions and the declarative base.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys and a busy timeout;
+commands that write open their transaction with BEGIN IMMEDIATE so that two writers
+queue on the busy timeout instead of failing on a lock upgrade.
+PostgreSQL goes through psycopg 3.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, MetaData, String, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from rpma.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID_LENGTH = 36  # UUID strings
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class AuditMixin:
+    """Who and when, as Unix milliseconds (DOMAIN.md: every entity)."""
+
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    updated_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+
+
+class SyncMixin:
+    """Synced entities: a version bumped on every change and a soft delete."""
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN is ours to issue.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get("rpma_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, settings: Settings) -> Engine:
+    if url.startswith("sqlite"):
+        in_memory = url in {"sqlite://", "sqlite:///:memory:"}
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+        if in_memory:
+            kwargs["poolclass"] = StaticPool
+        else:
+            kwargs["pool_size"] = settings.db_pool_size
+            kwargs["max_overflow"] = settings.db_pool_size
+        engine = create_engine(url, hide_parameters=True, **kwargs)
+        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        hide_parameters=True,  # SQL errors must never carry a hash or token into a log
+    )
+
+
+class Database:
+    """One engine, two session factories: reads, and writes (BEGIN IMMEDIATE on SQLite)."""
+
+    def __init__(self, settings: Settings, url: str | None = None) -> None:
+        self.url = url or settings.resolved_database_url
+        self.engine = make_engine(self.url, settings)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        write_engine = self.engine.execution_options(rpma_write=True)
+        self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(bind=write_engine, expire_on_commit=False)
+
+    def session(self, *, write: bool) -> Session:
+        return (self._writer if write else self._reader)()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

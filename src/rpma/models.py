@@ -1,0 +1,9 @@
+"""Imports every domain's tables so that Base.metadata knows them all."""
+
+from __future__ import annotations
+
+
+def load_models() -> None:
+    import rpma.domains.auth.models
+    import rpma.domains.system.models
+    import rpma.domains.users.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""The ways a command reaches the dispatcher: HTTP and WebSocket."""

@@ -1,0 +1,47 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from rpma.client import IpcClient, IpcError
+from rpma.core.db import Base
+from rpma.core.services import Services
+
+
+def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to assert that a refused call changed nothing."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    with services.db.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            rows[table.name] = sorted((tuple(r) for r in conn.execute(select(table))), key=repr)
+    return rows
+
+
+def count(services: Services, table: str) -> int:
+    with services.db.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(Base.metadata.tables[table])) or 0)
+
+
+def refused(
+    services: Services, call: Callable[[], Any], code: str, status: int | None = None
+) -> IpcError:
+    """Run ``call``, expect the error ``code`` (and HTTP ``status``), and check that the
+    database is exactly as it was."""
+    before = snapshot(services)
+    with pytest.raises(IpcError) as caught:
+        call()
+    assert caught.value.code == code, caught.value
+    if status is not None:
+        assert caught.value.status == status
+    assert snapshot(services) == before
+    return caught.value
+
+
+def raw(client: IpcClient, command: str, body: Any = None, **kwargs: Any) -> Any:
+    """A raw HTTP response, for what the SDK hides (status, headers, bytes)."""
+    return client._http.post(f"/ipc/{command}", json=body, **kwargs)
