@@ -27,6 +27,9 @@ from rpma.config import Settings
 from rpma.core.clock import clock
 from rpma.core.db import Base
 from rpma.core.services import Services
+from rpma.domains import load_all
+
+load_all()  # register every command, for the tests that walk the registry
 
 PG_URL = os.environ.get("RPMA_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("RPMA_TEST_REDIS_URL")

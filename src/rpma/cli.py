@@ -147,5 +147,23 @@ def invoke(
     console.print_json(data=result)
 
 
+@app.command()
+def docs(
+    output: Annotated[str, typer.Option(help="Where to write the command reference.")] = (
+        "docs/COMMANDS.md"
+    ),
+) -> None:
+    """Regenerate docs/COMMANDS.md from the command registry."""
+    from pathlib import Path
+
+    from rpma.core.commands import registry
+    from rpma.docgen import render_commands
+    from rpma.domains import load_all
+
+    load_all()
+    Path(output).write_text(render_commands(registry))
+    console.print(f"Wrote {output} ({len(registry)} commands).")
+
+
 def main() -> None:
     app()

@@ -37,7 +37,7 @@ class IpcRequest(BaseModel):
     coerced. ``session_token`` and ``correlation_id`` are taken off by the dispatcher
     before validation, so models only describe the command's own fields."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", str_max_length=1_000_000)
+    model_config = ConfigDict(strict=True, extra="ignore")
 
 
 class EmptyRequest(IpcRequest):

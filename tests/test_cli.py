@@ -1,0 +1,93 @@
+"""The command line, run as a user runs it (typer's runner, real database files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rpma import __version__
+from rpma.cli import app
+from tests.conftest import LiveServer
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RPMA_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("RPMA_DATABASE_URL", raising=False)
+    monkeypatch.setenv("RPMA_ARGON2_MEMORY_KIB", "1024")
+    monkeypatch.setenv("RPMA_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("RPMA_ARGON2_PARALLELISM", "1")
+    return tmp_path
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"rpma {__version__}"
+
+
+def test_migrate_creates_the_database(cli_env: Path) -> None:
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert "revision 0001" in result.output
+    assert (cli_env / "rpma.db").exists()
+
+
+def test_create_admin_prompts_and_validates(cli_env: Path) -> None:
+    ok = runner.invoke(
+        app,
+        ["create-admin"],
+        input="Boss@Shop.Example\nAnn\nLee\nSecurePass123!\nSecurePass123!\n",
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "boss@shop.example" in ok.output
+    again = runner.invoke(
+        app,
+        [
+            "create-admin",
+            "--email",
+            "boss@shop.example",
+            "--first-name",
+            "Ann",
+            "--last-name",
+            "Lee",
+            "--password",
+            "SecurePass123!",
+        ],
+    )
+    assert again.exit_code == 1
+    assert "VALIDATION_EMAIL_TAKEN" in again.output
+    weak = runner.invoke(
+        app,
+        [
+            "create-admin",
+            "--email",
+            "two@shop.example",
+            "--first-name",
+            "Ann",
+            "--last-name",
+            "Lee",
+            "--password",
+            "weak",
+        ],
+    )
+    assert weak.exit_code == 1
+    assert "VALIDATION_PASSWORD_WEAK" in weak.output
+
+
+def test_invoke_calls_a_running_server(server: LiveServer) -> None:
+    result = runner.invoke(app, ["invoke", "health_check", "{}", "--url", server.url])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["status"] == "healthy"
+    denied = runner.invoke(
+        app, ["invoke", "get_database_stats", "--url", server.url, "--token", "garbage"]
+    )
+    assert denied.exit_code == 1
+    assert "AUTH_SESSION_INVALID" in denied.output
+    bad = runner.invoke(app, ["invoke", "health_check", "[1", "--url", server.url])
+    assert bad.exit_code == 2
