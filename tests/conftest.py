@@ -42,7 +42,7 @@ def fast_settings(data_dir: Path, **overrides: object) -> Settings:
     (tests/test_security.py proves the real defaults)."""
     values: dict[str, object] = {
         "data_dir": data_dir,
-        "secret_key": "test-secret-key-" + "x" * 32,
+        "secret_key": "test-secret-key-" + "x" * 48,
         "argon2_memory_kib": 1024,
         "argon2_time_cost": 1,
         "argon2_parallelism": 1,

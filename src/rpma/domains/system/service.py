@@ -72,9 +72,10 @@ def database_stats(db: Session, backend: str) -> DatabaseStats:
     for table in Base.metadata.sorted_tables:
         # Table names come from our own metadata, never from a caller.
         rows = int(db.scalar(select(text("count(*)")).select_from(table)) or 0)
-        indexes = len(inspector.get_indexes(table.name))
-        uniques = len(inspector.get_unique_constraints(table.name))
-        tables[table.name] = TableStats(row_count=rows, index_count=indexes + uniques)
+        # PostgreSQL lists a unique constraint's index among the indexes too: count names.
+        names = {ix["name"] for ix in inspector.get_indexes(table.name)}
+        names |= {uq["name"] for uq in inspector.get_unique_constraints(table.name)}
+        tables[table.name] = TableStats(row_count=rows, index_count=len(names))
     path = sqlite_path(engine)
     wal = file_size(Path(f"{path}-wal")) if path else 0
     return DatabaseStats(
