@@ -12,12 +12,20 @@ from rpma.client import IpcClient, IpcError
 from rpma.core.db import Base
 from rpma.core.services import Services
 
+# The security trail is append-only and records refusals by design; tests assert its
+# rows explicitly (see security_events below) rather than expecting it unchanged.
+AUDIT_TABLES = ("security_events",)
 
-def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
+
+def snapshot(
+    services: Services, exclude: tuple[str, ...] = AUDIT_TABLES
+) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to assert that a refused call changed nothing."""
     rows: dict[str, list[tuple[Any, ...]]] = {}
     with services.db.engine.connect() as conn:
         for table in Base.metadata.sorted_tables:
+            if table.name in exclude:
+                continue
             rows[table.name] = sorted((tuple(r) for r in conn.execute(select(table))), key=repr)
     return rows
 
@@ -45,3 +53,13 @@ def refused(
 def raw(client: IpcClient, command: str, body: Any = None, **kwargs: Any) -> Any:
     """A raw HTTP response, for what the SDK hides (status, headers, bytes)."""
     return client._http.post(f"/ipc/{command}", json=body, **kwargs)
+
+
+def security_events(services: Services) -> list[tuple[str, str | None]]:
+    """(event_type, user_id) of every recorded security event, oldest first."""
+    table = Base.metadata.tables["security_events"]
+    with services.db.engine.connect() as conn:
+        rows = conn.execute(
+            select(table.c.event_type, table.c.user_id).order_by(table.c.timestamp, table.c.id)
+        )
+        return [(r.event_type, r.user_id) for r in rows]

@@ -16,6 +16,8 @@ from rpma.core.db import Base, Database
 from rpma.models import load_models
 from tests.conftest import BACKENDS, _create_pg_database, _drop_pg_database, fast_settings
 
+HEAD = "0002"
+
 
 @pytest.fixture(params=BACKENDS)
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
@@ -31,12 +33,12 @@ def test_upgrade_builds_the_models_schema(empty_database: Database) -> None:
     load_models()
     engine = empty_database.engine
     migrations.upgrade(engine)
-    assert migrations.current_revision(engine) == "0001"
+    assert migrations.current_revision(engine) == HEAD
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
     migrations.upgrade(engine)  # a second run is a no-op
-    assert migrations.current_revision(engine) == "0001"
+    assert migrations.current_revision(engine) == HEAD
 
 
 def test_downgrade_removes_everything(empty_database: Database) -> None:
@@ -45,7 +47,9 @@ def test_downgrade_removes_everything(empty_database: Database) -> None:
     migrations.downgrade(engine, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     migrations.upgrade(engine)
-    assert {"users", "sessions", "system_state"} <= set(inspect(engine).get_table_names())
+    assert {"users", "sessions", "system_state", "security_events", "backup_codes"} <= set(
+        inspect(engine).get_table_names()
+    )
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
@@ -79,7 +83,7 @@ def test_concurrent_starts_migrate_once(tmp_path: Path) -> None:
         for thread in threads:
             thread.join()
         assert errors == []
-        assert migrations.current_revision(databases[0].engine) == "0001"
+        assert migrations.current_revision(databases[0].engine) == HEAD
         for db in databases:
             db.dispose()
     finally:

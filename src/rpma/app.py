@@ -17,6 +17,7 @@ from rpma.core.dispatch import Dispatcher
 from rpma.core.services import Services
 from rpma.domains import load_all
 from rpma.domains.auth.service import SessionAuthenticator
+from rpma.domains.security import service as security
 from rpma.openapi import build_openapi
 from rpma.transport import http, ws
 
@@ -29,6 +30,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         settings.ensure_data_dir()
     services = Services.build(settings)
     services.authenticator = SessionAuthenticator(services)
+    services.security_recorder = security.record
     if migrate:
         migrations.upgrade(services.db.engine)
     return services

@@ -31,6 +31,7 @@ from rpma.core.errors import (
     DatabaseError,
     InternalError,
     NotFound,
+    RateLimited,
     SessionInvalid,
     ValidationFailed,
 )
@@ -136,7 +137,7 @@ class Dispatcher:
                 effects=effects,
             )
             try:
-                ctx.principal = self._authorize(ctx, rule, token)
+                ctx.principal = self._authorize(ctx, rule, token, cmd.name)
                 self._rate_limit(cmd, ctx)
                 try:
                     request = cmd.request.model_validate(payload)
@@ -188,7 +189,9 @@ class Dispatcher:
                 return value
         return meta.bearer_token
 
-    def _authorize(self, ctx: CommandContext, rule: Rule, token: str | None) -> Principal | None:
+    def _authorize(
+        self, ctx: CommandContext, rule: Rule, token: str | None, command_name: str
+    ) -> Principal | None:
         authenticator = self.services.authenticator
         if rule.public:
             return None
@@ -200,10 +203,32 @@ class Dispatcher:
             raise SessionInvalid(message="Authentication required: no session token")
         principal = authenticator.resolve(ctx.db, token)
         if not rule.allows(principal.role):
+            self._audit(
+                ctx,
+                "permission_denied",
+                f"{principal.role.value} refused {command_name}",
+                user_id=principal.user_id,
+                role=principal.role.value,
+            )
             raise AuthorizationError(
                 message=f"The {principal.role.value} role may not do this", role=principal.role
             )
         return principal
+
+    def _audit(
+        self, ctx: CommandContext, event_type: str, description: str, **details: Any
+    ) -> None:
+        """A security event that survives the refusal (written after the rollback)."""
+        recorder = self.services.security_recorder
+        if recorder is None:
+            return
+        user_id = details.pop("user_id", None)
+        client = ctx.client
+        ctx.even_on_failure(
+            lambda db: recorder(
+                db, event_type, description, user_id=user_id, client=client, **details
+            )
+        )
 
     def _rate_limit(self, cmd: Command, ctx: CommandContext) -> None:
         if cmd.limit is None:
@@ -212,7 +237,18 @@ class Dispatcher:
             key = f"ip:{ctx.client.ip_address or 'unknown'}"
         else:
             key = f"user:{ctx.principal.user_id}"
-        self.services.rate_limiter.hit(cmd.limit, key)
+        try:
+            self.services.rate_limiter.hit(cmd.limit, key)
+        except RateLimited:
+            self._audit(
+                ctx,
+                "rate_limit_hit",
+                f"{cmd.name} refused: {cmd.limit.value} limit reached",
+                user_id=ctx.actor_id,
+                command=cmd.name,
+                key=key,
+            )
+            raise
 
     async def _release(self, effects: list[Callable[[], Any]], name: str) -> None:
         for effect in effects:

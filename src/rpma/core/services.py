@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from rpma.config import Settings
-from rpma.core.context import Principal
+from rpma.core.context import ClientInfo, Principal
+from rpma.core.crypto import SecretBox
 from rpma.core.db import Database
 from rpma.core.events import EventBus
 from rpma.core.ratelimit import RateLimiter
@@ -24,27 +25,49 @@ class Authenticator(Protocol):
     def has_users(self, db: Session) -> bool: ...
 
 
+class SecurityRecorder(Protocol):
+    """Appends a security event (the security domain provides it)."""
+
+    def __call__(
+        self,
+        db: Session,
+        event_type: str,
+        description: str,
+        *,
+        user_id: str | None = None,
+        client: ClientInfo | None = None,
+        **details: Any,
+    ) -> None: ...
+
+
 @dataclass
 class Services:
     settings: Settings
     db: Database
     passwords: Passwords
     tokens: TokenCodec
+    server_key: str
     events: EventBus
     rate_limiter: RateLimiter
     authenticator: Authenticator | None = None
+    security_recorder: SecurityRecorder | None = None
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
+        server_key = load_or_create_secret(settings)
         return cls(
             settings=settings,
             db=Database(settings),
             passwords=Passwords(settings),
-            tokens=TokenCodec(load_or_create_secret(settings)),
+            tokens=TokenCodec(server_key),
+            server_key=server_key,
             events=EventBus(),
             rate_limiter=RateLimiter(settings),
         )
+
+    def secret_box(self, purpose: str) -> SecretBox:
+        return SecretBox(self.server_key, purpose)
 
     @property
     def uptime_seconds(self) -> float:

@@ -1,10 +1,17 @@
-"""One folder per domain; importing a domain's commands module registers its commands."""
+"""One folder per domain; importing the command modules registers their commands."""
 
 import importlib
 
-DOMAINS = ("auth", "system")
+COMMAND_MODULES = (
+    "auth.commands",
+    "auth.twofactor_commands",
+    "auth.session_commands",
+    "users.commands",
+    "security.commands",
+    "system.commands",
+)
 
 
 def load_all() -> None:
-    for name in DOMAINS:
-        importlib.import_module(f"rpma.domains.{name}.commands")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"rpma.domains.{name}")

@@ -27,3 +27,17 @@ class AuthSession(Base):
     revoke_reason: Mapped[str | None] = mapped_column(String(64))
     # The id of the one refresh token that may still be used: single use, rotating.
     refresh_jti: Mapped[str] = mapped_column(String(64))
+
+
+class BackupCode(Base):
+    """A single-use 2FA backup code, stored hashed like a password."""
+
+    __tablename__ = "backup_codes"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[int | None] = mapped_column(BigInteger)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, String, Text
+from sqlalchemy import BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rpma.core.db import ID_LENGTH, AuditMixin, Base, SyncMixin
@@ -25,6 +25,12 @@ class User(AuditMixin, SyncMixin, Base):
     two_factor_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     two_factor_secret: Mapped[str | None] = mapped_column(Text)
     password_changed_at: Mapped[int | None] = mapped_column(BigInteger)
+    # The last TOTP time step accepted: a code is good once (no replay in its 30 s).
+    two_factor_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Login protection: failures in the current 15-minute window, and the lock's end.
+    failed_login_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_login_at: Mapped[int | None] = mapped_column(BigInteger)
+    locked_until: Mapped[int | None] = mapped_column(BigInteger)
 
     @property
     def full_name(self) -> str:

@@ -1,0 +1,1 @@
+"""The security domain: the security event trail and its metrics."""

@@ -1,0 +1,1 @@
+"""The settings domain: application settings stored in the database."""
