@@ -266,6 +266,12 @@ class FakeSyncConn:
     def close(self) -> None:
         self.inbox.clear()
 
+    def __enter__(self) -> FakeSyncConn:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 def test_sync_ws_skips_stale_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     stale = json.dumps({"id": 999, **_ok("stale")})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from types import TracebackType
 from typing import Any, Self
 
@@ -45,6 +46,7 @@ class IpcClient(ClientBase[Any]):
         )
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
         self._ws: ClientConnection | None = None
+        self._ws_stack = ExitStack()
         # One request at a time on the socket, so a reader never sees another's answer.
         self._ws_lock = threading.Lock()
 
@@ -86,7 +88,7 @@ class IpcClient(ClientBase[Any]):
             except TimeoutError as exc:
                 raise TransportError(f"{command}: no answer within {self.timeout}s") from exc
             except (ConnectionClosed, OSError) as exc:
-                self._ws = None
+                self._drop_socket()
                 raise TransportError(f"{command}: WebSocket closed: {exc}") from exc
         return unwrap(reply)
 
@@ -94,16 +96,23 @@ class IpcClient(ClientBase[Any]):
         if self._ws is None:
             try:
                 # No frame-size cap: report exports and stream reads can be large.
-                self._ws = connect(self._ws_url, open_timeout=self.timeout, max_size=None)
+                # Entered as a context manager, as websockets requires; closed by close().
+                stack = ExitStack()
+                self._ws = stack.enter_context(
+                    connect(self._ws_url, open_timeout=self.timeout, max_size=None)
+                )
+                self._ws_stack = stack
             except (OSError, WebSocketException) as exc:
                 raise TransportError(f"cannot open {self._ws_url}: {exc}") from exc
         return self._ws
 
+    def _drop_socket(self) -> None:
+        self._ws = None
+        self._ws_stack.close()
+
     def close(self) -> None:
         with self._ws_lock:
-            if self._ws is not None:
-                self._ws.close()
-                self._ws = None
+            self._drop_socket()
         self._http.close()
 
     def __enter__(self) -> Self:
