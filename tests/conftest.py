@@ -198,3 +198,15 @@ def role_clients(admin: IpcClient, server: LiveServer) -> Iterator[dict[str, Ipc
     for role, client in clients.items():
         if role != "admin":
             client.close()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI's environment: a fresh SQLite data directory and a cheap Argon2."""
+    monkeypatch.setenv("RPMA_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("RPMA_DATABASE_URL", raising=False)
+    monkeypatch.setenv("RPMA_ARGON2_MEMORY_KIB", "1024")
+    monkeypatch.setenv("RPMA_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("RPMA_ARGON2_PARALLELISM", "1")
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that rich tables never wrap an email
+    return tmp_path

@@ -15,6 +15,8 @@ from rpma.core.services import Services
 # The security trail is append-only and records refusals by design; tests assert its
 # rows explicitly (see security_events below) rather than expecting it unchanged.
 AUDIT_TABLES = ("security_events",)
+# Login protection counts failures on the account: a refused login writes these.
+AUDIT_COLUMNS = {"users": ("failed_login_attempts", "first_failed_login_at", "locked_until")}
 
 
 def snapshot(
@@ -26,7 +28,9 @@ def snapshot(
         for table in Base.metadata.sorted_tables:
             if table.name in exclude:
                 continue
-            rows[table.name] = sorted((tuple(r) for r in conn.execute(select(table))), key=repr)
+            skip = AUDIT_COLUMNS.get(table.name, ())
+            columns = [c for c in table.columns if c.name not in skip]
+            rows[table.name] = sorted((tuple(r) for r in conn.execute(select(*columns))), key=repr)
     return rows
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from rpma import __version__
@@ -13,16 +12,6 @@ from rpma.cli import app
 from tests.conftest import LiveServer
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RPMA_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("RPMA_DATABASE_URL", raising=False)
-    monkeypatch.setenv("RPMA_ARGON2_MEMORY_KIB", "1024")
-    monkeypatch.setenv("RPMA_ARGON2_TIME_COST", "1")
-    monkeypatch.setenv("RPMA_ARGON2_PARALLELISM", "1")
-    return tmp_path
 
 
 def test_version() -> None:

@@ -11,11 +11,13 @@ import typer
 from rich.console import Console
 
 from rpma import __version__
+from rpma.cli_users import app as users_app
 from rpma.config import Settings
 
 app = typer.Typer(help="RPMA v2: the PPF workshop server.", no_args_is_help=True)
 console = Console()
 err_console = Console(stderr=True)
+app.add_typer(users_app, name="users")
 
 
 def _version(value: bool) -> None:

@@ -42,6 +42,13 @@ def _roles(rule: Rule) -> str:
 
 
 def _type_name(annotation: Any) -> str:
+    args = getattr(annotation, "__args__", None)
+    if args and type(annotation).__name__ in {"UnionType", "_UnionGenericAlias"}:
+        return " | ".join(_type_name(arg) for arg in args)
+    if args:  # list[X], dict[K, V]
+        origin = getattr(annotation, "__origin__", annotation)
+        inner = ", ".join(_type_name(arg) for arg in args)
+        return f"{getattr(origin, '__name__', origin)}[{inner}]"
     text = getattr(annotation, "__name__", None) or str(annotation)
     return text.replace("typing.", "").replace("NoneType", "null")
 

@@ -14,6 +14,7 @@ import pytest
 from rpma.client import IpcClient, IpcError
 from rpma.core.clock import clock
 from tests.conftest import ADMIN_PASSWORD, USER_PASSWORD, LiveServer, make_user
+from tests.domains.test_lockout import LOCAL, OWNER, Trail, events, refused_counting, user_id_of
 from tests.helpers import count, refused
 
 NEW_USER = {
@@ -131,7 +132,8 @@ def test_unknown_email_and_wrong_password_look_the_same(
             ("unknown", "nobody@shop.example", ADMIN_PASSWORD),
             ("wrong", "owner@shop.example", "Not-The-Password-1"),
         ]:
-            error = refused(
+            # A failed sign-in writes on purpose (its event, the account's failure count).
+            error = refused_counting(
                 server.services, partial(client.auth.login, email, password), "AUTH_INVALID", 401
             )
             answers[label] = (error.code, error.message, error.details)
@@ -286,3 +288,45 @@ def test_password_is_never_stored_in_clear(server: LiveServer, admin: IpcClient)
         stored = conn.exec_driver_sql("SELECT password_hash FROM users").scalar_one()
     assert stored.startswith("$argon2id$")
     assert ADMIN_PASSWORD not in stored
+
+
+def test_sign_in_and_out_are_in_the_security_trail(server: LiveServer, admin: IpcClient) -> None:
+    owner = user_id_of(server.services, OWNER)
+    trail = Trail(server.services)
+    with server.client() as client:
+        client.auth.login(OWNER, ADMIN_PASSWORD)
+        assert trail.new() == [("login_success", owner, LOCAL)]
+        client.auth.refresh_token()
+        assert trail.new() == [("token_refreshed", owner, LOCAL)]
+        client.auth.logout()
+        assert trail.new() == [("logout", owner, LOCAL)]
+
+
+def test_refresh_token_reuse_is_recorded_with_the_revocation(
+    server: LiveServer, admin: IpcClient
+) -> None:
+    owner = user_id_of(server.services, OWNER)
+    first_refresh = admin.refresh_token
+    admin.auth.refresh_token()
+    trail = Trail(server.services)
+    with server.client() as thief:
+        refused_and_revoked(server, thief, first_refresh or "")
+    assert trail.new() == [("refresh_token_reuse", owner, LOCAL)]
+    assert trail.details["refresh_token_reuse"][0]["session_id"]
+    with server.services.db.engine.connect() as conn:
+        reasons = conn.exec_driver_sql("SELECT revoke_reason FROM sessions").scalars().all()
+    assert reasons == ["refresh_token_reuse"]
+
+
+def test_failed_sign_ins_are_in_the_security_trail(server: LiveServer, admin: IpcClient) -> None:
+    owner = user_id_of(server.services, OWNER)
+    trail = Trail(server.services)
+    with server.client() as client:
+        for email in ("nobody@shop.example", OWNER):
+            refused_counting(
+                server.services,
+                partial(client.auth.login, email, "Not-The-Password-1"),
+                "AUTH_INVALID",
+                401,
+            )
+    assert trail.new() == events(("login_failed", None, LOCAL), ("login_failed", owner, LOCAL))

@@ -10,6 +10,7 @@ from typing import Generic
 
 from ._base import Invoker, Namespace, R, Then, fields
 from .auth import AuthApi
+from .sessions import SessionsApi
 from .system import SystemApi
 from .users import UsersApi
 
@@ -18,6 +19,7 @@ __all__ = [
     "Invoker",
     "Namespace",
     "Namespaces",
+    "SessionsApi",
     "SystemApi",
     "Then",
     "UsersApi",
@@ -28,5 +30,6 @@ __all__ = [
 class Namespaces(Generic[R]):
     def __init__(self, client: Invoker[R]) -> None:
         self.auth = AuthApi(client)
+        self.sessions = SessionsApi(client)
         self.system = SystemApi(client)
         self.users = UsersApi(client)

@@ -12,6 +12,7 @@ from rpma.domains.auth.schemas import (
     RefreshRequest,
     RefreshResponse,
     TokenRequest,
+    TwoFactorChallenge,
     ValidateSessionResponse,
 )
 from rpma.domains.auth.service import AuthService
@@ -24,14 +25,23 @@ SESSION_ERRORS = ("AUTH_SESSION_INVALID", "AUTH_SESSION_EXPIRED")
 @command(
     "auth_login",
     request=LoginRequest,
-    response=LoginResponse,
+    # The tokens, or, for an account with 2FA on, a challenge for verify_2fa_code.
+    response=LoginResponse | TwoFactorChallenge,
     permission=PUBLIC,
     limit=RateClass.AUTH,
     errors=["AUTH_INVALID", "VALIDATION_EMAIL_INVALID", "VALIDATION_ERROR", "RATE_LIMIT"],
 )
-def auth_login(ctx: CommandContext, req: LoginRequest) -> LoginResponse:
-    """Sign in with email and password; answers the session's tokens."""
-    return AuthService(ctx.db, ctx.services).login(req.email, req.password, ctx.client)
+def auth_login(ctx: CommandContext, req: LoginRequest) -> LoginResponse | TwoFactorChallenge:
+    """Sign in with email and password; answers the session's tokens or a 2FA challenge.
+
+    With 2FA on, the answer is `{requires_2fa, challenge_token, expires_at}` and no
+    tokens: verify_2fa_code turns the challenge into a session. Five failures on one
+    account within 15 minutes lock it for 15 minutes; a locked account answers exactly
+    like a wrong password.
+    """
+    return AuthService(ctx.db, ctx.services).login(
+        req.email, req.password, ctx.client, ctx.even_on_failure
+    )
 
 
 @command(
@@ -71,7 +81,7 @@ def auth_create_account(ctx: CommandContext, req: CreateAccountRequest) -> Login
 )
 def auth_logout(ctx: CommandContext, req: TokenRequest) -> None:
     """End the session of the given token."""
-    AuthService(ctx.db, ctx.services).logout(ctx.user)
+    AuthService(ctx.db, ctx.services).logout(ctx.user, ctx.client)
 
 
 @command(
@@ -101,4 +111,6 @@ def auth_validate_session(ctx: CommandContext, req: TokenRequest) -> ValidateSes
 )
 def auth_refresh_token(ctx: CommandContext, req: RefreshRequest) -> RefreshResponse:
     """Trade a refresh token (single use) for a new access and refresh token."""
-    return AuthService(ctx.db, ctx.services).refresh(req.refresh_token, ctx.even_on_failure)
+    return AuthService(ctx.db, ctx.services).refresh(
+        req.refresh_token, ctx.client, ctx.even_on_failure
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -47,6 +47,15 @@ class LoginResponse(BaseModel):
     expires_at: int = Field(description="Access token expiry, Unix milliseconds")
 
 
+class TwoFactorChallenge(BaseModel):
+    """auth_login's answer when the account has 2FA on (CONTRACT.md section 8): no
+    tokens yet, only a short-lived challenge for verify_2fa_code."""
+
+    requires_2fa: Literal[True] = True
+    challenge_token: str
+    expires_at: int = Field(description="Challenge expiry, Unix milliseconds")
+
+
 class ValidateSessionResponse(BaseModel):
     user: UserAccount
     expires_at: int
@@ -56,3 +65,32 @@ class RefreshResponse(BaseModel):
     access_token: str
     refresh_token: str
     expires_at: int
+
+
+# 2FA ----------------------------------------------------------------------------------
+# Codes are plain strings here: a wrong-looking code is 2FA_INVALID_CODE (decided by the
+# service, like any wrong code), only a non-string or an absurd length is a
+# VALIDATION_ERROR.
+TwoFactorCode = Annotated[
+    str, Field(max_length=64, description="A 6-digit TOTP code or a backup code")
+]
+
+
+class TwoFactorSetup(BaseModel):
+    secret: str = Field(description="The TOTP secret (base32), shown once")
+    qr_code_url: str = Field(description="The otpauth URI as a QR code, a PNG data URL")
+    otpauth_uri: str
+    backup_codes: list[str] = Field(description="10 single-use backup codes, shown once")
+
+
+class Verify2FASetupRequest(IpcRequest):
+    user_id: str = Field(max_length=64)
+    code: TwoFactorCode
+
+
+class Verify2FACodeRequest(IpcRequest):
+    code: TwoFactorCode
+
+
+class Disable2FARequest(IpcRequest):
+    password: str = Field(min_length=1, max_length=128)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+
+from rpma.core.commands import ActionRequest, IpcRequest
 from rpma.core.permissions import Role
+from rpma.core.validation import Email, Password, PersonName, Username
 from rpma.domains.users.models import User
 
 
@@ -40,3 +44,81 @@ class UserAccount(BaseModel):
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
+
+
+# user_crud (CONTRACT.md section 8) -----------------------------------------------------
+RoleName = Literal["admin", "supervisor", "technician", "viewer"]
+UserId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class UserCrudRequest(ActionRequest):
+    """``data`` is checked per action (see the ``*Data`` models); ``List`` also takes
+    ``filters`` and ``pagination`` (seed: TaskCrudRequest)."""
+
+    filters: dict[str, Any] | None = None
+    pagination: dict[str, Any] | None = None
+
+
+class UserIdData(IpcRequest):
+    id: UserId
+
+
+class UserUpdateData(IpcRequest):
+    """Profile fields only: the role has ``ChangeRole``, the password ``ResetPassword``
+    or ``settings_change_user_password``. A field left out stays as it is; ``phone:
+    null`` clears the phone."""
+
+    id: UserId
+    first_name: PersonName | None = None
+    last_name: PersonName | None = None
+    phone: str | None = Field(default=None, max_length=32)
+    username: Username | None = None
+    email: Email | None = None
+
+
+class ChangeRoleData(IpcRequest):
+    id: UserId
+    role: RoleName
+
+
+class ResetPasswordData(IpcRequest):
+    id: UserId
+    new_password: Password
+
+
+class UserFilters(IpcRequest):
+    role: RoleName | None = None
+    is_active: bool | None = None
+    search: str | None = Field(default=None, max_length=100)
+
+
+class Pagination(IpcRequest):
+    """CONTRACT.md section 4: page from 1, page_size 1..200."""
+
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=20, ge=1, le=200)
+
+
+class PageInfo(BaseModel):
+    page: int
+    page_size: int
+    total: int
+    total_pages: int
+
+
+class UserCrudResponse(BaseModel):
+    """The seed's response shape: ``{user}`` for one user, ``{users, pagination}`` for
+    ``List``, ``{message}`` for ``Delete`` and ``ResetPassword``. Keys without a value
+    are left out, not sent as null."""
+
+    user: UserAccount | None = None
+    users: list[UserAccount] | None = None
+    pagination: PageInfo | None = None
+    message: str | None = None
+
+    # No return annotation on purpose: pydantic would take it as the answer's schema
+    # and the OpenAPI document would lose the four fields.
+    @model_serializer(mode="wrap")
+    def _drop_empty(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        dumped: dict[str, Any] = handler(self)
+        return {key: value for key, value in dumped.items() if value is not None}
