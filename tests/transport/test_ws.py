@@ -328,3 +328,17 @@ def test_async_sdk_runs_30_calls_on_one_socket(server: LiveServer, admin: IpcCli
     for error in results[27:]:
         assert isinstance(error, NotFoundError)
         assert error.code == "NOT_FOUND"
+
+
+def test_account_commands_work_over_the_socket(server: LiveServer, admin: IpcClient) -> None:
+    """The account, session and 2FA commands travel the WebSocket like any other."""
+    with IpcClient(server.url, transport="ws", token=admin.token) as ws_client:
+        users = ws_client.call("user_crud", {"action": "List"})
+        assert [u["email"] for u in users["users"]] == ["owner@shop.example"]
+        assert users["pagination"]["total"] == 1
+        sessions = ws_client.call("get_active_sessions", {})
+        assert [s["is_current"] for s in sessions] == [True]
+        assert ws_client.call("is_2fa_enabled", {}) is False
+        setup = ws_client.call("enable_2fa", {})
+        assert len(setup["backup_codes"]) == 10
+        assert ws_client.call("get_security_metrics", {})["active_sessions"] == 1
