@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Envelopes whose data JSON is larger than this are compressed when the client asks.
     compression_threshold_bytes: int = 1024
     sqlite_busy_timeout_ms: int = 5000
+    # Threads that run commands at once, per process (see core/dispatch.py).
+    worker_threads: int = Field(default=4, ge=1, le=64)
     db_pool_size: int = 10
 
     @cached_property

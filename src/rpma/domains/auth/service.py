@@ -346,6 +346,9 @@ class SessionAuthenticator:
         user = UserRepository(db).get(claims.user_id)
         if user is None or not user.is_active:
             raise SessionInvalid(message="This account is no longer active")
+        # The identity map holds objects weakly: keep the caller's row referenced for the
+        # transaction, so a handler asking for it again does not reload it (bench/).
+        db.info["caller"] = user
         return Principal(
             user_id=user.id,
             # The role comes from the database, not the token: a changed role applies now.
