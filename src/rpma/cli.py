@@ -47,6 +47,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL + Redis).")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
     """Serve the API (HTTP and WebSocket), migrating the database first."""
     import uvicorn
@@ -55,15 +56,20 @@ def serve(
 
     settings = Settings()
     build_services(settings).db.dispose()  # migrate once, before any worker starts
-    target = settings.resolved_database_url.split("@")[-1]
-    console.print(f"[bold]RPMA {__version__}[/] on http://{host}:{port}  (database: {target})")
+    from sqlalchemy.engine import make_url
+
+    # Never print a password: only the backend and where the database lives.
+    url = make_url(settings.resolved_database_url)
+    where = url.database if url.get_backend_name() == "sqlite" else f"{url.host}/{url.database}"
+    console.print(f"[bold]RPMA {__version__}[/] on http://{host}:{port}", soft_wrap=True)
+    console.print(f"Database: {url.get_backend_name()} {where}", soft_wrap=True)
     uvicorn.run(
         "rpma.asgi:app",
         host=host,
         port=port,
         reload=reload,
         workers=None if reload else workers,
-        log_level="info",
+        log_level=log_level,
         proxy_headers=True,
     )
 

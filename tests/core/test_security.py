@@ -68,7 +68,7 @@ def test_a_short_configured_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_codec_checks_type_expiry_and_algorithm() -> None:
-    codec = TokenCodec("k" * 40)
+    codec = TokenCodec("k" * 64)
     issued = codec.issue(
         token_type="access",
         user_id="u",
@@ -87,11 +87,11 @@ def test_codec_checks_type_expiry_and_algorithm() -> None:
     payload = jwt.decode(issued.token, options={"verify_signature": False})
     with pytest.raises(SessionInvalid):
         codec.decode(
-            jwt.encode(payload, "k" * 40, algorithm="HS384"), expected_type="access", now=NOW
+            jwt.encode(payload, "k" * 64, algorithm="HS384"), expected_type="access", now=NOW
         )
     with pytest.raises(SessionInvalid):
         codec.decode(
-            jwt.encode({**payload, "iss": "other"}, "k" * 40, algorithm="HS256"),
+            jwt.encode({**payload, "iss": "other"}, "k" * 64, algorithm="HS256"),
             expected_type="access",
             now=NOW,
         )
