@@ -606,3 +606,15 @@ def test_reset_password_ends_every_session(
     assert error.details["fields"][0]["field"] == "data.new_password"
     with server.client() as owner:
         owner.auth.login("owner@shop.example", ADMIN_PASSWORD)  # the admin's own is intact
+
+
+def test_reset_password_unlocks_a_locked_out_account(
+    server: LiveServer, admin: IpcClient, tech: IpcClient
+) -> None:
+    tech_id = me(tech)["id"]
+    with server.client() as client:
+        for _ in range(5):
+            login_refused(client, "tech@shop.example", "Wrong-Password-99")
+        login_refused(client, "tech@shop.example", USER_PASSWORD)  # locked now
+        admin.users.crud("ResetPassword", {"id": tech_id, "new_password": "Fresh-Start-2024"})
+        assert client.auth.login("tech@shop.example", "Fresh-Start-2024")["user"]["id"] == tech_id

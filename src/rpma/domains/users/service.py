@@ -192,6 +192,10 @@ class UserService:
             user, "reset your own password; use settings_change_user_password instead"
         )
         self._set_password(user, new_password)
+        # A reset is how an admin lets a locked-out user back in: the lock goes too.
+        user.failed_login_attempts = 0
+        user.first_failed_login_at = None
+        user.locked_until = None
         ended = end_user_sessions(self.db, user.id, "password_reset")
         self._event(
             EventType.PASSWORD_RESET,
