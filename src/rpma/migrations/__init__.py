@@ -44,3 +44,15 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_search_object(name: str | None) -> bool:
+    """Full-text search objects the migrations make by hand (SQLite FTS5 tables and their
+    shadow tables, PostgreSQL GIN indexes): not in the models, on purpose."""
+    return bool(name) and ("_fts" in str(name) or str(name).endswith("_search"))
+
+
+def include_object(
+    _object: object, name: str | None, _type: str, _reflected: bool, _compare_to: object
+) -> bool:
+    return not is_search_object(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from rpma.core.db import Base
+from rpma.migrations import include_object
 from rpma.models import load_models
 
 load_models()
@@ -18,6 +19,7 @@ with engine.connect() as connection:
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=engine.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

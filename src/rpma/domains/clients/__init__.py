@@ -1,0 +1,1 @@
+"""The clients domain: the workshop's customers (DOMAIN.md "Clients")."""

@@ -1,0 +1,1 @@
+"""The tasks domain: the job book (DOMAIN.md "Tasks")."""
