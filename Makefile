@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench migrate clean install docs
+.PHONY: run test lint typecheck bench migrate clean install docs demo
 
 install: $(STAMP)
 
@@ -40,3 +40,7 @@ clean:
 
 docs: $(STAMP)
 	$(BIN)/rpma docs
+
+demo: $(STAMP)
+	$(BIN)/rpma migrate
+	$(BIN)/rpma demo

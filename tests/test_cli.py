@@ -80,3 +80,27 @@ def test_invoke_calls_a_running_server(server: LiveServer) -> None:
     assert "AUTH_SESSION_INVALID" in denied.output
     bad = runner.invoke(app, ["invoke", "health_check", "[1", "--url", server.url])
     assert bad.exit_code == 2
+
+
+def test_demo_fills_a_workshop_and_keeps_numbers_unique(cli_env: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    first = runner.invoke(app, ["demo", "--technicians", "3", "--clients", "20", "--tasks", "150"])
+    assert first.exit_code == 0, first.output
+    assert "Demo workshop ready: 3 technicians, 20 clients, 150 tasks" in first.output
+    again = runner.invoke(app, ["demo", "--tasks", "10"])
+    assert again.exit_code == 1
+    assert "already has clients" in again.output
+    forced = runner.invoke(app, ["demo", "--force", "--seed", "42", "--tasks", "150"])
+    assert forced.exit_code == 0, forced.output
+    engine = create_engine(f"sqlite:///{cli_env / 'rpma.db'}")
+    with engine.connect() as conn:
+        tasks = conn.execute(text("SELECT count(*), count(DISTINCT task_number) FROM tasks")).one()
+        assert tuple(tasks) == (300, 300)
+        counters = conn.execute(text("SELECT sum(last_number) FROM task_number_counters"))
+        assert counters.scalar_one() == 300
+        admins = conn.execute(text("SELECT count(*) FROM users WHERE role = 'admin'"))
+        assert admins.scalar_one() == 1
+        history = conn.execute(text("SELECT count(*) FROM task_history")).scalar_one()
+        assert history == 300
+    engine.dispose()

@@ -156,6 +156,73 @@ def invoke(
 
 
 @app.command()
+def demo(
+    technicians: Annotated[int, typer.Option(min=0, max=200)] = 5,
+    clients: Annotated[int, typer.Option(min=0, max=100_000)] = 60,
+    tasks: Annotated[int, typer.Option(min=0, max=1_000_000)] = 400,
+    seed: Annotated[int, typer.Option(help="Same seed, same workshop.")] = 42,
+    force: Annotated[bool, typer.Option(help="Add demo data to a database with clients.")] = False,
+) -> None:
+    """Fill the database with a realistic demo workshop (technicians, clients, tasks)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from rpma.app import build_services
+    from rpma.core.permissions import Role
+    from rpma.demo import DEMO_PASSWORD, DemoSize, build_demo
+    from rpma.domains.auth.schemas import CreateAccountRequest
+    from rpma.domains.auth.service import AuthService
+    from rpma.domains.clients.models import Client
+    from rpma.domains.users.repository import UserRepository
+
+    services = build_services(Settings())
+    size = DemoSize(technicians=technicians, clients=clients, tasks=tasks, seed=seed)
+    try:
+        with services.db.session(write=True) as db:
+            if not force and db.query(Client).first() is not None:
+                err_console.print("[red]The database already has clients[/]; use --force.")
+                raise typer.Exit(1)
+            owner = None
+            if not UserRepository(db).any_exists():
+                request = CreateAccountRequest.model_validate(
+                    {
+                        "email": "owner@demo.rpma",
+                        "first_name": "Olive",
+                        "last_name": "Owner",
+                        "password": DEMO_PASSWORD,
+                    }
+                )
+                owner = AuthService(db, services).create_user(
+                    request, role=Role.ADMIN, actor_id=None
+                )
+            with Progress(
+                TextColumn("{task.description:<12}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console,
+            ) as bar:
+                totals = {"technicians": technicians, "clients": clients, "tasks": tasks}
+                ids = {name: bar.add_task(name, total=total) for name, total in totals.items()}
+                result = build_demo(
+                    db,
+                    services.passwords,
+                    size,
+                    lambda name, n: bar.advance(ids[name], n),
+                    owner.id if owner else None,
+                )
+            db.commit()
+    finally:
+        services.db.dispose()
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(result.by_status.items()))
+    console.print(
+        f"Demo workshop ready: {result.technicians} technicians, {result.clients} clients, "
+        f"{result.tasks} tasks ({statuses})."
+    )
+    if owner is not None:
+        console.print(f"Sign in as [bold]owner@demo.rpma[/] with [bold]{DEMO_PASSWORD}[/].")
+    console.print(f"Demo technicians sign in with [bold]{DEMO_PASSWORD}[/] too.")
+
+
+@app.command()
 def docs(
     output: Annotated[str, typer.Option(help="Where to write the command reference.")] = (
         "docs/COMMANDS.md"
