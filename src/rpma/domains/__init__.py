@@ -7,6 +7,8 @@ COMMAND_MODULES = (
     "auth.twofactor_commands",
     "auth.session_commands",
     "users.commands",
+    "clients.commands",
+    "tasks.commands",
     "security.commands",
     "system.commands",
 )

@@ -10,17 +10,21 @@ from typing import Generic
 
 from ._base import Invoker, Namespace, R, Then, fields
 from .auth import AuthApi
+from .clients import ClientsApi
 from .sessions import SessionsApi
 from .system import SystemApi
+from .tasks import TasksApi
 from .users import UsersApi
 
 __all__ = [
     "AuthApi",
+    "ClientsApi",
     "Invoker",
     "Namespace",
     "Namespaces",
     "SessionsApi",
     "SystemApi",
+    "TasksApi",
     "Then",
     "UsersApi",
     "fields",
@@ -30,6 +34,8 @@ __all__ = [
 class Namespaces(Generic[R]):
     def __init__(self, client: Invoker[R]) -> None:
         self.auth = AuthApi(client)
+        self.clients = ClientsApi(client)
         self.sessions = SessionsApi(client)
         self.system = SystemApi(client)
+        self.tasks = TasksApi(client)
         self.users = UsersApi(client)
