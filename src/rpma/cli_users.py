@@ -42,7 +42,8 @@ def list_users(
     ] = True,
 ) -> None:
     """List the users: email, name, role, active, last login."""
-    from rpma.domains.users.schemas import Pagination, UserFilters
+    from rpma.core.pagination import Pagination
+    from rpma.domains.users.schemas import UserFilters
     from rpma.domains.users.service import UserService
 
     with _services() as services, services.db.session(write=False) as db:

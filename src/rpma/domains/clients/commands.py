@@ -4,13 +4,10 @@ the action's data, call the service, answer."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
-from rpma.core.commands import IpcRequest, command
+from rpma.core.commands import command
 from rpma.core.context import CommandContext
-from rpma.core.dispatch import validation_error
+from rpma.core.parsing import parse
 from rpma.domains.clients.schemas import (
     ClientCreateData,
     ClientCrudRequest,
@@ -22,8 +19,6 @@ from rpma.domains.clients.schemas import (
     Pagination,
 )
 from rpma.domains.clients.service import ClientService
-
-M = TypeVar("M", bound=IpcRequest)
 
 # The seed's matrix (CONTRACT.md section 8: where the seed contradicts itself, the
 # matrix wins, so deleting a client is the admin's alone).
@@ -38,21 +33,6 @@ PERMISSIONS = {
     "Search": "client.read",
     "Stats": "client.read",
 }
-
-
-def parse(model: type[M], raw: Any, where: str) -> M:
-    """Validate one part of the request; offending fields are named from the body's
-    top (``data.email``), as the dispatcher names top-level ones."""
-    try:
-        return model.model_validate({} if raw is None else raw)
-    except ValidationError as exc:
-        error = validation_error(exc)
-    fields = (error.details or {}).get("fields", [])
-    for item in fields:
-        item["field"] = where if item["field"] == "(body)" else f"{where}.{item['field']}"
-    if len(fields) == 1 and error.code == "VALIDATION_ERROR":
-        error.message = f"{fields[0]['field']}: {fields[0]['message']}"
-    raise error
 
 
 def _list_args(req: ClientCrudRequest) -> tuple[ClientFilters, Pagination]:

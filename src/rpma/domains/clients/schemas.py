@@ -24,10 +24,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from rpma.core.commands import ActionRequest, IpcRequest
+from rpma.core.pagination import PageInfo, Pagination
 from rpma.core.validation import FieldValidationError, as_pydantic, clean_text, validate_email
 from rpma.domains.clients import models
 from rpma.domains.tasks.models import Task
-from rpma.domains.users.schemas import PageInfo, Pagination
 
 __all__ = [
     "SORTABLE_COLUMNS",

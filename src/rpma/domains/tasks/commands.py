@@ -4,14 +4,13 @@ call the service, answer. Every command counts against the ``tasks`` rate limit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from rpma.core.commands import RateClass, command
 from rpma.core.context import CommandContext
-from rpma.core.dispatch import validation_error
 from rpma.core.events import Event
+from rpma.core.pagination import Pagination
+from rpma.core.parsing import parse
 from rpma.domains.tasks.assignment import check_assignment, check_availability
 from rpma.domains.tasks.csv_io import export_csv, import_csv
 from rpma.domains.tasks.schemas import (
@@ -25,7 +24,6 @@ from rpma.domains.tasks.schemas import (
     HistoryEntry,
     IdData,
     ImportTasksBulkRequest,
-    Pagination,
     TaskCreateData,
     TaskCrudRequest,
     TaskIdRequest,
@@ -34,8 +32,6 @@ from rpma.domains.tasks.schemas import (
     TaskUpdateData,
 )
 from rpma.domains.tasks.service import TaskService
-
-M = TypeVar("M", bound=BaseModel)
 
 # The seed's matrix. Assigning (technician_id) needs task.assign on top: the service
 # checks it, because the matrix cannot see which fields a call sets.
@@ -48,21 +44,6 @@ PERMISSIONS = {
     "Statistics": "task.read",
 }
 COMMON_ERRORS = ["VALIDATION_ERROR", "AUTH_FORBIDDEN", "AUTH_SESSION_INVALID", "RATE_LIMIT"]
-
-
-def parse(model: type[M], raw: Any, where: str) -> M:
-    """Validate one part of the request; offending fields are named from the body's top
-    (``data.title``), as the dispatcher names top-level ones."""
-    try:
-        return model.model_validate({} if raw is None else raw)
-    except ValidationError as exc:
-        error = validation_error(exc)
-    fields = (error.details or {}).get("fields", [])
-    for item in fields:
-        item["field"] = where if item["field"] == "(body)" else f"{where}.{item['field']}"
-    if len(fields) == 1 and error.code == "VALIDATION_ERROR":
-        error.message = f"{fields[0]['field']}: {fields[0]['message']}"
-    raise error
 
 
 def service_for(ctx: CommandContext) -> TaskService:

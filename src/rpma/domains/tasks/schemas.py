@@ -21,6 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from rpma.core.clock import clock
 from rpma.core.commands import ActionRequest, IpcRequest
+from rpma.core.pagination import PageInfo, Pagination
 from rpma.core.validation import FieldValidationError, clean_text
 from rpma.domains.tasks.models import Task
 from rpma.domains.tasks.status import CLOSED, TaskPriority, TaskStatus
@@ -269,13 +270,6 @@ class TaskQuery(IpcRequest):
         return value
 
 
-class Pagination(IpcRequest):
-    """CONTRACT.md section 4: page from 1, page_size 1..200."""
-
-    page: int = Field(default=1, ge=1)
-    page_size: int = Field(default=20, ge=1, le=200)
-
-
 class IdData(IpcRequest):
     id: Id
 
@@ -367,13 +361,6 @@ class TaskOut(BaseModel):
 
 def is_overdue(scheduled: date | None, status: str, today: date) -> bool:
     return scheduled is not None and scheduled < today and status not in CLOSED
-
-
-class PageInfo(BaseModel):
-    page: int
-    page_size: int
-    total: int
-    total_pages: int
 
 
 class TaskStatistics(BaseModel):

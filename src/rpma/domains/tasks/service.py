@@ -19,6 +19,7 @@ from rpma.core.clock import clock, to_ms
 from rpma.core.context import ClientInfo, Principal
 from rpma.core.errors import AuthorizationError, Conflict, NotFound, ValidationFailed
 from rpma.core.events import Event
+from rpma.core.pagination import PageInfo, Pagination
 from rpma.core.permissions import STAFF, Role
 from rpma.core.services import Services
 from rpma.domains.tasks import history
@@ -28,8 +29,6 @@ from rpma.domains.tasks.repository import TaskRepository
 from rpma.domains.tasks.schemas import (
     DelayTaskRequest,
     HistoryEntry,
-    PageInfo,
-    Pagination,
     TaskCreateData,
     TaskFields,
     TaskQuery,

@@ -4,20 +4,17 @@ the action's data, call the service, answer."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
-from rpma.core.commands import IpcRequest, command
+from rpma.core.commands import command
 from rpma.core.context import CommandContext
-from rpma.core.dispatch import validation_error
 from rpma.core.errors import ValidationFailed
+from rpma.core.pagination import Pagination
+from rpma.core.parsing import parse
 from rpma.core.permissions import ADMIN, Role
 from rpma.domains.auth.schemas import CreateAccountRequest
 from rpma.domains.users.models import User
 from rpma.domains.users.schemas import (
     ChangeRoleData,
-    Pagination,
     ResetPasswordData,
     UserAccount,
     UserCrudRequest,
@@ -27,8 +24,6 @@ from rpma.domains.users.schemas import (
     UserUpdateData,
 )
 from rpma.domains.users.service import UserService
-
-M = TypeVar("M", bound=IpcRequest)
 
 # The seed's matrix: creating and deleting users is admin only, updating is admin or
 # the supervisor on their own account, reading is for everyone. Role changes, (de)
@@ -44,21 +39,6 @@ PERMISSIONS = {
     "Deactivate": ADMIN,
     "ResetPassword": ADMIN,
 }
-
-
-def parse(model: type[M], raw: Any, where: str) -> M:
-    """Validate one part of the request; offending fields are named from the body's
-    top (``data.email``), as the dispatcher names top-level ones."""
-    try:
-        return model.model_validate({} if raw is None else raw)
-    except ValidationError as exc:
-        error = validation_error(exc)
-    fields = (error.details or {}).get("fields", [])
-    for item in fields:
-        item["field"] = where if item["field"] == "(body)" else f"{where}.{item['field']}"
-    if len(fields) == 1 and error.code == "VALIDATION_ERROR":
-        error.message = f"{fields[0]['field']}: {fields[0]['message']}"
-    raise error
 
 
 def _one(user: User) -> UserCrudResponse:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from rpma.core.commands import ActionRequest, IpcRequest
+from rpma.core.pagination import PageInfo
 from rpma.core.permissions import Role
 from rpma.core.validation import Email, Password, PersonName, Username
 from rpma.domains.users.models import User
@@ -90,20 +91,6 @@ class UserFilters(IpcRequest):
     role: RoleName | None = None
     is_active: bool | None = None
     search: str | None = Field(default=None, max_length=100)
-
-
-class Pagination(IpcRequest):
-    """CONTRACT.md section 4: page from 1, page_size 1..200."""
-
-    page: int = Field(default=1, ge=1)
-    page_size: int = Field(default=20, ge=1, le=200)
-
-
-class PageInfo(BaseModel):
-    page: int
-    page_size: int
-    total: int
-    total_pages: int
 
 
 class UserCrudResponse(BaseModel):

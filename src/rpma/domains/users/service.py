@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from rpma.core.clock import clock
 from rpma.core.context import ClientInfo, Principal
 from rpma.core.errors import AuthenticationError, AuthorizationError, NotFound, ValidationFailed
+from rpma.core.pagination import PageInfo, Pagination
 from rpma.core.permissions import Role
 from rpma.core.services import Services
 from rpma.domains.auth.schemas import CreateAccountRequest
@@ -24,7 +25,7 @@ from rpma.domains.auth.sessions import end_user_sessions
 from rpma.domains.security.service import EventType, record
 from rpma.domains.users.models import User
 from rpma.domains.users.repository import UserRepository
-from rpma.domains.users.schemas import PageInfo, Pagination, UserFilters, UserUpdateData
+from rpma.domains.users.schemas import UserFilters, UserUpdateData
 
 # Profile fields that may not be cleared (a null means "make it empty", which they
 # cannot be); ``phone`` may.
