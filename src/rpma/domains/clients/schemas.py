@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
@@ -27,7 +26,7 @@ from rpma.core.commands import ActionRequest, IpcRequest
 from rpma.core.pagination import PageInfo, Pagination
 from rpma.core.validation import FieldValidationError, as_pydantic, clean_text, validate_email
 from rpma.domains.clients import models
-from rpma.domains.tasks.models import Task
+from rpma.domains.tasks.schemas import TaskOut
 
 __all__ = [
     "SORTABLE_COLUMNS",
@@ -39,7 +38,6 @@ __all__ = [
     "ClientResponse",
     "ClientSearchData",
     "ClientStatistics",
-    "ClientTask",
     "ClientUpdateData",
     "ClientWithTasks",
     "PageInfo",
@@ -256,51 +254,10 @@ class Client(BaseModel):
         return cls(**cls.fields_of(row, figures))
 
 
-class ClientTask(BaseModel):
-    """A task of the client as stored (the tasks table's columns)."""
-
-    id: str
-    task_number: str
-    title: str
-    description: str | None
-    vehicle_plate: str
-    vehicle_make: str | None
-    vehicle_model: str | None
-    vehicle_year: int | None
-    vin: str | None
-    vehicle_color: str | None
-    ppf_zones: list[Any]
-    film_type: str | None
-    status: str
-    priority: str
-    client_id: str | None
-    technician_id: str | None
-    assigned_at: int | None
-    assigned_by: str | None
-    scheduled_date: date | None
-    start_time: str | None
-    end_time: str | None
-    estimated_duration: int | None
-    actual_duration: int | None
-    started_at: int | None
-    completed_at: int | None
-    notes: str | None
-    tags: list[Any]
-    created_at: int
-    updated_at: int
-    created_by: str | None
-    updated_by: str | None
-    version: int
-
-    @classmethod
-    def of(cls, task: Task) -> ClientTask:
-        return cls(**{name: getattr(task, name) for name in cls.model_fields})
-
-
 class ClientWithTasks(Client):
     """The client and its tasks: non-deleted, newest first, at most 100."""
 
-    tasks: list[ClientTask]
+    tasks: list[TaskOut]
 
 
 class TopClient(BaseModel):

@@ -9,7 +9,6 @@ Services flush, never commit: the dispatcher owns the transaction.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Callable
 from typing import Any, Final
@@ -20,6 +19,7 @@ from rpma.core.clock import clock
 from rpma.core.context import Principal
 from rpma.core.errors import Conflict, NotFound, ValidationFailed
 from rpma.core.events import Event, EventBus
+from rpma.core.pagination import PageInfo, Pagination
 from rpma.domains.clients.models import Client as ClientRow
 from rpma.domains.clients.repository import ClientRepository
 from rpma.domains.clients.schemas import (
@@ -28,14 +28,12 @@ from rpma.domains.clients.schemas import (
     ClientCreateData,
     ClientFilters,
     ClientStatistics,
-    ClientTask,
     ClientUpdateData,
     ClientWithTasks,
-    PageInfo,
-    Pagination,
     TaskFigures,
     TopClient,
 )
+from rpma.domains.tasks.schemas import TaskOut
 
 EVENT_TYPE: Final = "client_updated"
 TOP_CLIENTS: Final = 10
@@ -211,13 +209,7 @@ class ClientService:
             offset=(pagination.page - 1) * pagination.page_size,
             limit=pagination.page_size,
         )
-        info = PageInfo(
-            page=pagination.page,
-            page_size=pagination.page_size,
-            total=total,
-            total_pages=math.ceil(total / pagination.page_size),
-        )
-        return rows, info
+        return rows, PageInfo.of(pagination, total)
 
     def _figures(self, rows: list[ClientRow]) -> dict[str, TaskFigures]:
         return self.clients.tasks.figures([row.id for row in rows])
@@ -229,7 +221,7 @@ class ClientService:
         return [
             ClientWithTasks(
                 **Client.fields_of(row, figures.get(row.id, TaskFigures())),
-                tasks=[ClientTask.of(task) for task in tasks.get(row.id, [])],
+                tasks=[TaskOut.of(task) for task in tasks.get(row.id, [])],
             )
             for row in rows
         ]
