@@ -22,3 +22,16 @@ class JsonList(TypeDecorator[list[Any]]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> list[Any]:
         return list(json.loads(value)) if value else []
+
+
+class JsonDict(TypeDecorator[dict[str, Any]]):
+    """A JSON object stored as text (an empty dict on the Python side when unset)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> str:
+        return json.dumps(value or {}, ensure_ascii=False)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> dict[str, Any]:
+        return dict(json.loads(value)) if value else {}
