@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # Threads that run commands at once, per process (see core/dispatch.py).
     worker_threads: int = Field(default=4, ge=1, le=64)
     db_pool_size: int = 10
+    stream_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)  # start_stream_transfer cap
+    stream_abandon_minutes: int = Field(default=60, ge=1)  # unfinished streams are removed after
 
     @cached_property
     def resolved_database_url(self) -> str:

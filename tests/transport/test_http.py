@@ -21,6 +21,7 @@ from rpma.core.clock import clock
 from rpma.core.commands import Command, EmptyRequest, Registry, registry
 from rpma.core.context import ClientInfo, CommandContext
 from rpma.core.dispatch import CallMeta, Dispatcher, Outcome
+from rpma.core.errors import ValidationFailed
 from rpma.core.permissions import PUBLIC
 from tests.conftest import ADMIN_PASSWORD, LiveServer
 from tests.helpers import snapshot
@@ -351,3 +352,33 @@ def test_a_database_failure_does_not_leak_sql(server: LiveServer) -> None:
         "code": "DATABASE_CONNECTION",
     }
     assert "password_hash" not in json.dumps(outcome.body)
+
+
+@pytest.mark.parametrize("fails", [True, False])
+def test_rollback_hooks_undo_outside_work_only_when_nothing_commits(
+    server: LiveServer, fails: bool
+) -> None:
+    """Files written by a command are removed when its transaction does not commit,
+    whatever the failure; on success they stay."""
+    undone: list[str] = []
+
+    def write_then_maybe_fail(ctx: CommandContext, _req: object) -> str:
+        ctx.on_rollback(lambda: undone.append("removed"))
+        if fails:
+            raise ValidationFailed(message="refused after writing")
+        return "kept"
+
+    commands = Registry()
+    commands.add(
+        Command(
+            name="writes",
+            handler=write_then_maybe_fail,
+            request=EmptyRequest,
+            response=None,
+            permission=PUBLIC,
+        )
+    )
+    meta = CallMeta(client=ClientInfo(ip_address="127.0.0.1"))
+    outcome = anyio.run(Dispatcher(server.services, commands=commands).dispatch, "writes", {}, meta)
+    assert outcome.status == (400 if fails else 200)
+    assert undone == (["removed"] if fails else [])

@@ -51,6 +51,9 @@ class CommandContext:
     # back (ending a session on refresh-token reuse, a failed-login event). Each runs
     # in its own transaction after the rollback.
     failure_writes: list[Callable[[Session], None]] = field(default_factory=list)
+    # Undo work outside the database (files written) when the transaction does not
+    # commit, whatever the reason: a refusal, a database error, a failed commit.
+    rollback_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def user(self) -> Principal:
@@ -67,3 +70,6 @@ class CommandContext:
 
     def even_on_failure(self, write: Callable[[Session], None]) -> None:
         self.failure_writes.append(write)
+
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        self.rollback_hooks.append(undo)

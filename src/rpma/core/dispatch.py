@@ -150,21 +150,29 @@ class Dispatcher:
                 result = cmd.handler(ctx, request)
                 db.commit()
                 return result
-            except AppError:
+            except BaseException as exc:
                 db.rollback()
-                self._write_despite_failure(ctx)
+                self._undo(ctx)
+                if isinstance(exc, AppError):
+                    self._write_despite_failure(ctx)
+                    raise
+                if isinstance(exc, IntegrityError):
+                    raise Conflict(
+                        message="The change conflicts with existing data; reload and retry"
+                    ) from exc
+                if isinstance(exc, OperationalError):
+                    raise DatabaseConnectionError() from exc
+                if isinstance(exc, SQLAlchemyError):
+                    raise DatabaseError() from exc
                 raise
-            except IntegrityError as exc:
-                db.rollback()
-                raise Conflict(
-                    message="The change conflicts with existing data; reload and retry"
-                ) from exc
-            except OperationalError as exc:
-                db.rollback()
-                raise DatabaseConnectionError() from exc
-            except SQLAlchemyError as exc:
-                db.rollback()
-                raise DatabaseError() from exc
+
+    @staticmethod
+    def _undo(ctx: CommandContext) -> None:
+        for undo in reversed(ctx.rollback_hooks):
+            try:
+                undo()
+            except Exception:  # one failed undo must not hide the others or the error
+                log.exception("undo after rollback failed")
 
     def _write_despite_failure(self, ctx: CommandContext) -> None:
         if not ctx.failure_writes:

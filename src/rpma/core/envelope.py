@@ -50,7 +50,7 @@ def success(data: Any, correlation_id: str, *, compress_over: int | None = None)
         "timestamp": clock.now_ms(),
     }
     if compress_over is not None:
-        raw = dumps_json(data)
+        raw = dumps_json(json_safe(data))
         if len(raw) > compress_over:
             envelope["compressed"] = True
             envelope["data"] = base64.b64encode(gzip.compress(raw, compresslevel=6)).decode()

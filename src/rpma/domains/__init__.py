@@ -9,8 +9,11 @@ COMMAND_MODULES = (
     "users.commands",
     "clients.commands",
     "tasks.commands",
+    "interventions.commands",
     "security.commands",
     "system.commands",
+    "streams.commands",
+    "photos.commands",
 )
 
 

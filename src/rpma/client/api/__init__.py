@@ -11,7 +11,10 @@ from typing import Generic
 from ._base import Invoker, Namespace, R, Then, fields
 from .auth import AuthApi
 from .clients import ClientsApi
+from .interventions import InterventionsApi
+from .photos import PhotosApi
 from .sessions import SessionsApi
+from .streams import StreamsApi
 from .system import SystemApi
 from .tasks import TasksApi
 from .users import UsersApi
@@ -19,10 +22,13 @@ from .users import UsersApi
 __all__ = [
     "AuthApi",
     "ClientsApi",
+    "InterventionsApi",
     "Invoker",
     "Namespace",
     "Namespaces",
+    "PhotosApi",
     "SessionsApi",
+    "StreamsApi",
     "SystemApi",
     "TasksApi",
     "Then",
@@ -35,7 +41,10 @@ class Namespaces(Generic[R]):
     def __init__(self, client: Invoker[R]) -> None:
         self.auth = AuthApi(client)
         self.clients = ClientsApi(client)
+        self.interventions = InterventionsApi(client)
+        self.photos = PhotosApi(client)
         self.sessions = SessionsApi(client)
+        self.streams = StreamsApi(client)
         self.system = SystemApi(client)
         self.tasks = TasksApi(client)
         self.users = UsersApi(client)

@@ -111,10 +111,14 @@ def check_assignment(service: TaskService, task_id: str, user_id: str) -> Assign
 
 
 def active_intervention(db: Session, task_id: str) -> dict[str, Any] | None:
-    """HOOK (issue [4/8]): the task's active intervention (pending, in_progress or
-    paused). The interventions table does not exist yet, so there is none; the
-    interventions domain replaces this with its query."""
-    return None
+    """The task's active intervention (pending, in_progress or paused), as the
+    interventions domain answers it."""
+    # Imported here: the interventions domain builds on the tasks domain, not the reverse.
+    from rpma.domains.interventions.repository import InterventionRepository
+    from rpma.domains.interventions.schemas import InterventionOut
+
+    row = InterventionRepository(db).active_for_task(task_id)
+    return InterventionOut.of(row).model_dump(mode="json") if row is not None else None
 
 
 def check_availability(service: TaskService, task_id: str) -> AvailabilityCheckResponse:

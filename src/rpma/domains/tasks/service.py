@@ -356,6 +356,59 @@ class TaskService:
         self.emit(task.id, changes)
         return task
 
+    # The task follows its intervention (DOMAIN.md "Interventions and steps") -------------
+    # Each move goes through the status machine and writes its history row; a task already
+    # where the intervention wants it is left alone.
+    def start_work(self, task_id: str, reason: str) -> Task:
+        """An intervention started: in_progress. A draft is scheduled first (for today
+        when it has no date), as the machine has no draft -> in_progress move."""
+        task = self.get(task_id, lock=True)
+        path = ["in_progress"]
+        if task.status == "draft":
+            path = ["scheduled", "in_progress"]
+            if task.scheduled_date is None:
+                task.scheduled_date = clock.now().date()
+        return self._follow(task, path, reason)
+
+    def pause_work(self, task_id: str, reason: str) -> Task:
+        """An intervention paused: a task in progress is paused too."""
+        task = self.get(task_id, lock=True)
+        return self._follow(task, ["paused"] if task.status == "in_progress" else [], reason)
+
+    def resume_work(self, task_id: str, reason: str) -> Task:
+        """An intervention resumed: a paused task is in progress again."""
+        task = self.get(task_id, lock=True)
+        return self._follow(task, ["in_progress"] if task.status == "paused" else [], reason)
+
+    def hold_work(self, task_id: str, reason: str) -> Task:
+        """An intervention cancelled: the job is not done, so the task waits on hold (a
+        paused task passes through in_progress, the machine's only way there)."""
+        task = self.get(task_id, lock=True)
+        paths = {"in_progress": ["on_hold"], "paused": ["in_progress", "on_hold"]}
+        return self._follow(task, paths.get(task.status, []), reason)
+
+    def complete_work(self, task_id: str, reason: str) -> Task:
+        """An intervention finalized: the task is completed (through in_progress when it
+        was paused or on hold meanwhile; a task completed by hand stays as it is)."""
+        task = self.get(task_id, lock=True)
+        path = ["completed"] if task.status in ("in_progress", "completed") else []
+        path = path or ["in_progress", "completed"]
+        return self._follow(task, path, reason)
+
+    def _follow(self, task: Task, path: list[str], reason: str) -> Task:
+        changes: dict[str, Any] = {}
+        for status in path:
+            if task.status == status:
+                continue
+            check_transition(task.status, status)
+            changes.update(self.move(task, status, reason))
+        if changes:
+            if "scheduled" in path:
+                changes["scheduled_date"] = task.scheduled_date
+            self.touch(task)
+            self.emit(task.id, changes)
+        return task
+
     # Rules and bookkeeping ----------------------------------------------------------------
     def check_scope(self, task: Task) -> None:
         """The matrix's "technician: assigned only"."""
