@@ -85,13 +85,19 @@ def test_invoke_calls_a_running_server(server: LiveServer) -> None:
 def test_demo_fills_a_workshop_and_keeps_numbers_unique(cli_env: Path) -> None:
     from sqlalchemy import create_engine, text
 
-    first = runner.invoke(app, ["demo", "--technicians", "3", "--clients", "20", "--tasks", "150"])
+    # Interventions have their own test (below): here only the bulk rows are counted.
+    first = runner.invoke(
+        app,
+        ["demo", "--technicians", "3", "--clients", "20", "--tasks", "150", "--interventions", "0"],
+    )
     assert first.exit_code == 0, first.output
     assert "Demo workshop ready: 3 technicians, 20 clients, 150 tasks" in first.output
     again = runner.invoke(app, ["demo", "--tasks", "10"])
     assert again.exit_code == 1
     assert "already has clients" in again.output
-    forced = runner.invoke(app, ["demo", "--force", "--seed", "42", "--tasks", "150"])
+    forced = runner.invoke(
+        app, ["demo", "--force", "--seed", "42", "--tasks", "150", "--interventions", "0"]
+    )
     assert forced.exit_code == 0, forced.output
     engine = create_engine(f"sqlite:///{cli_env / 'rpma.db'}")
     with engine.connect() as conn:
@@ -103,4 +109,77 @@ def test_demo_fills_a_workshop_and_keeps_numbers_unique(cli_env: Path) -> None:
         assert admins.scalar_one() == 1
         history = conn.execute(text("SELECT count(*) FROM task_history")).scalar_one()
         assert history == 300
+    engine.dispose()
+
+
+def test_demo_works_interventions_in_every_state_with_photos(cli_env: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    args = ["--technicians", "2", "--clients", "10", "--tasks", "60", "--interventions", "8"]
+    result = runner.invoke(app, ["demo", *args])
+    assert result.exit_code == 0, result.output
+    assert "8 interventions (" in result.output
+    engine = create_engine(f"sqlite:///{cli_env / 'rpma.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT i.id, i.status, t.status, i.quality_score, i.customer_satisfaction, "
+                "i.customer_signature, i.technician_id = t.technician_id "
+                "FROM interventions i JOIN tasks t ON t.id = i.task_id"
+            )
+        ).all()
+        assert len(rows) == 8
+        statuses = {row[1] for row in rows}
+        assert statuses == {"completed", "in_progress", "paused", "cancelled"}
+        # Each task follows its intervention (a cancelled one puts the task on hold).
+        task_for = {
+            "completed": "completed",
+            "in_progress": "in_progress",
+            "paused": "paused",
+            "cancelled": "on_hold",
+        }
+        for _id, status, task_status, score, satisfaction, signature, own in rows:
+            assert task_status == task_for[status]
+            assert own
+            if status == "completed":
+                assert score is not None
+                assert 0 <= score <= 100
+                assert satisfaction is not None
+                assert signature
+        open_steps = conn.execute(
+            text(
+                "SELECT count(*) FROM intervention_steps s JOIN interventions i "
+                "ON i.id = s.intervention_id WHERE i.status = 'completed' "
+                "AND s.status NOT IN ('completed', 'skipped')"
+            )
+        ).scalar_one()
+        assert open_steps == 0
+        photos = conn.execute(
+            text("SELECT storage_key, thumbnail_key, mime_type, captured_at FROM photos")
+        ).all()
+        assert photos
+        root = cli_env / "photos"
+        for key, thumbnail, mime_type, captured_at in photos:
+            assert (root / key).is_file()
+            assert (root / thumbnail).is_file()
+            assert mime_type == "image/jpeg"
+            assert captured_at is not None
+        counts = conn.execute(
+            text(
+                "SELECT s.photo_count, (SELECT count(*) FROM photos p "
+                "WHERE p.intervention_id = s.intervention_id "
+                "AND p.step_number = s.step_number) FROM intervention_steps s"
+            )
+        ).all()
+        assert counts
+        assert all(stored == counted for stored, counted in counts)
+        assert sum(stored for stored, _ in counts) == len(photos)
+        # Every completed step had at least its required photos.
+        short = conn.execute(
+            text(
+                "SELECT count(*) FROM intervention_steps "
+                "WHERE status = 'completed' AND photo_count < min_photos_required"
+            )
+        ).scalar_one()
+        assert short == 0
     engine.dispose()

@@ -157,13 +157,25 @@ def invoke(
 
 @app.command()
 def demo(
+    *,
     technicians: Annotated[int, typer.Option(min=0, max=200)] = 5,
     clients: Annotated[int, typer.Option(min=0, max=100_000)] = 60,
     tasks: Annotated[int, typer.Option(min=0, max=1_000_000)] = 400,
+    interventions: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=2000,
+            help="Tasks worked through the real workflow, with photos (0: none).",
+        ),
+    ] = 40,
     seed: Annotated[int, typer.Option(help="Same seed, same workshop.")] = 42,
     force: Annotated[bool, typer.Option(help="Add demo data to a database with clients.")] = False,
 ) -> None:
-    """Fill the database with a realistic demo workshop (technicians, clients, tasks)."""
+    """Fill the database with a realistic demo workshop (technicians, clients, tasks, and
+    interventions in every state with their photos)."""
+    from collections.abc import Callable
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from rpma.app import build_services
@@ -175,7 +187,15 @@ def demo(
     from rpma.domains.users.repository import UserRepository
 
     services = build_services(Settings())
-    size = DemoSize(technicians=technicians, clients=clients, tasks=tasks, seed=seed)
+    size = DemoSize(
+        technicians=technicians,
+        clients=clients,
+        tasks=tasks,
+        seed=seed,
+        interventions=interventions if technicians else 0,
+    )
+    # Photo files are written before the commit: removed again if it does not happen.
+    undo: list[Callable[[], None]] = []
     try:
         with services.db.session(write=True) as db:
             if not force and db.query(Client).first() is not None:
@@ -195,12 +215,14 @@ def demo(
                     request, role=Role.ADMIN, actor_id=None
                 )
             with Progress(
-                TextColumn("{task.description:<12}"),
+                TextColumn("{task.description:<13}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 console=console,
             ) as bar:
                 totals = {"technicians": technicians, "clients": clients, "tasks": tasks}
+                if size.interventions:
+                    totals["interventions"] = size.interventions
                 ids = {name: bar.add_task(name, total=total) for name, total in totals.items()}
                 result = build_demo(
                     db,
@@ -208,8 +230,18 @@ def demo(
                     size,
                     lambda name, n: bar.advance(ids[name], n),
                     owner.id if owner else None,
+                    services=services,
+                    on_rollback=undo.append,
                 )
+                if size.interventions:  # fewer when the demo has too few tasks for them
+                    done = sum(result.interventions.values())
+                    bar.update(ids["interventions"], completed=done, total=done)
             db.commit()
+            undo.clear()
+    except BaseException:
+        for step in undo:
+            step()
+        raise
     finally:
         services.db.dispose()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(result.by_status.items()))
@@ -217,6 +249,12 @@ def demo(
         f"Demo workshop ready: {result.technicians} technicians, {result.clients} clients, "
         f"{result.tasks} tasks ({statuses})."
     )
+    if result.interventions:
+        states = ", ".join(f"{k} {v}" for k, v in sorted(result.interventions.items()))
+        console.print(
+            f"{sum(result.interventions.values())} interventions ({states}) "
+            f"with {result.photos} photos."
+        )
     if owner is not None:
         console.print(f"Sign in as [bold]owner@demo.rpma[/] with [bold]{DEMO_PASSWORD}[/].")
     console.print(f"Demo technicians sign in with [bold]{DEMO_PASSWORD}[/] too.")

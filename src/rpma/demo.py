@@ -1,5 +1,8 @@
 """A realistic workshop for `rpma demo` and the benchmarks: technicians, clients and
 tasks spread over past and coming weeks, written in bulk straight through the models.
+With ``DemoSize.interventions`` (`rpma demo` asks for 40; the benchmarks for none), some
+of those tasks also get interventions in every state, worked through the domain
+services with real photos (demo_interventions.py).
 
 Deterministic for a given seed, so a benchmark's dataset is the same in every run.
 """
@@ -10,9 +13,9 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -22,6 +25,10 @@ from rpma.core.security import Passwords
 from rpma.domains.clients.models import Client
 from rpma.domains.tasks.models import Task, TaskHistory, TaskNumberCounter
 from rpma.domains.users.models import User
+
+if TYPE_CHECKING:
+    from rpma.core.services import Services
+    from rpma.demo_interventions import OnRollback, Planned
 
 DEMO_PASSWORD = "Demo-Workshop-2024"
 FIRST = [
@@ -140,6 +147,8 @@ class DemoSize:
     days_back: int = 120
     days_ahead: int = 30
     seed: int = 42
+    # Interventions worked through the services (needs build_demo's ``services``).
+    interventions: int = 0
 
 
 @dataclass
@@ -148,6 +157,8 @@ class DemoResult:
     clients: int
     tasks: int
     by_status: dict[str, int]
+    interventions: dict[str, int] = field(default_factory=dict)  # by status
+    photos: int = 0
 
 
 Progress = Callable[[str, int], None]
@@ -184,6 +195,9 @@ class DemoBuilder:
         self.rng = random.Random(size.seed)
         self.now_ms = clock.now_ms()
         self.today = clock.now().date()
+        self.emails: dict[str, str] = {}
+        # The tasks kept for interventions (written as scheduled; see tasks()).
+        self.planned: list[Planned] = []
 
     def _audit(self, actor: str | None) -> dict[str, Any]:
         return {
@@ -219,6 +233,7 @@ class DemoBuilder:
             )
         if rows:
             self.db.execute(insert(User), rows)
+        self.emails = {row["id"]: row["email"] for row in rows}
         return [row["id"] for row in rows]
 
     def clients(self, actor: str | None, progress: Progress) -> list[str]:
@@ -318,18 +333,29 @@ class DemoBuilder:
                     **self._audit(actor),
                 }
             )
+        if size.interventions:
+            from rpma.demo_interventions import plan
+
+            # Its own generator: the workshop itself is the same with or without them.
+            picker = random.Random(f"{size.seed}-interventions")
+            self.planned = plan(rows, size.interventions, self.today, picker)
+        kept = {planned.task_id for planned in self.planned}
+        for row in rows:
             history.append(
                 {
                     "id": str(uuid.uuid4()),
-                    "task_id": task_id,
-                    "old_status": "scheduled",
-                    "new_status": status,
+                    "task_id": row["id"],
+                    # A task kept for an intervention is created scheduled; the
+                    # workflow writes its next moves.
+                    "old_status": None if row["id"] in kept else "scheduled",
+                    "new_status": row["status"],
                     "reason": "demo data",
                     "changed_by": actor,
                     "changed_at": self.now_ms,
                 }
             )
-            statuses[status] += 1
+            if row["id"] not in kept:  # counted once its intervention has run
+                statuses[row["status"]] += 1
         offsets = self._reserve_numbers(numbers)
         for row in rows:
             day, _, n = row["task_number"].partition("-")
@@ -366,12 +392,35 @@ class DemoBuilder:
 
 
 def build_demo(
-    db: Session, passwords: Passwords, size: DemoSize, progress: Progress, actor: str | None
+    db: Session,
+    passwords: Passwords,
+    size: DemoSize,
+    progress: Progress,
+    actor: str | None,
+    *,
+    services: Services | None = None,
+    on_rollback: OnRollback | None = None,
 ) -> DemoResult:
-    """Write a demo workshop in the caller's transaction."""
+    """Write a demo workshop in the caller's transaction. Interventions
+    (``size.interventions``) need the server's ``services``; their photo files are
+    written at once, and ``on_rollback`` receives how to remove them should the
+    transaction not commit."""
+    if size.interventions and services is None:
+        raise ValueError("demo interventions need the server's services")
     builder = DemoBuilder(db, passwords, size)
     technicians = builder.technicians(actor)
     progress("technicians", len(technicians))
     clients = builder.clients(actor, progress)
     statuses = builder.tasks(actor, technicians, clients, progress)
-    return DemoResult(len(technicians), len(clients), size.tasks, dict(statuses))
+    result = DemoResult(len(technicians), len(clients), size.tasks, {})
+    if builder.planned and services is not None:
+        from rpma.demo_interventions import DemoInterventions
+
+        rng = random.Random(f"{size.seed}-workflows")
+        work = DemoInterventions(db, services, rng, emails=builder.emails, on_rollback=on_rollback)
+        done = work.run(builder.planned, progress)
+        statuses.update(done.task_statuses)
+        result.interventions = dict(done.by_outcome)
+        result.photos = done.photos
+    result.by_status = dict(statuses)
+    return result
