@@ -345,7 +345,7 @@ class InProcess:
         cmd = registry.get(name)
         if cmd is None:
             raise BenchFailed(f"no command {name}")
-        with self.services.db.session(write=cmd.writes) as db:
+        with self.services.db.session(write=cmd.writes_for(args.get("action"))) as db:
             ctx = CommandContext(
                 db=db,
                 services=self.services,

@@ -566,7 +566,7 @@ class InProcess:
         if cmd is None:
             raise BenchFailed(f"no command {name}")
         args = body_decode(body, encoding)
-        with self.services.db.session(write=cmd.writes) as db:
+        with self.services.db.session(write=cmd.writes_for(args.get("action"))) as db:
             ctx = CommandContext(
                 db=db,
                 services=self.services,

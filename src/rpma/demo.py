@@ -331,6 +331,14 @@ class DemoBuilder:
                     "tags": [],
                     "version": 1,
                     **self._audit(actor),
+                    # Created on its number's day (spread over office hours), as a real
+                    # job book is: one shared instant would make "newest first" a tie.
+                    "created_at": min(
+                        self.now_ms,
+                        day_ms
+                        - (day - created).days * 86_400_000
+                        + rng.randrange(8, 18) * 3_600_000,
+                    ),
                 }
             )
         if size.interventions:

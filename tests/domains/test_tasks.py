@@ -984,3 +984,16 @@ def test_the_filtered_list_uses_an_index(server: LiveServer, admin: IpcClient) -
                 conn.exec_driver_sql("RESET enable_seqscan")
                 assert "Seq Scan on tasks" not in plan, plan
                 assert index in plan, plan
+
+
+def test_reads_do_not_wait_for_a_writer(server: LiveServer, admin: IpcClient) -> None:
+    """List and Statistics are reads: on SQLite they must not take the write lock, so a
+    long write elsewhere does not hold them up (WAL lets readers run beside a writer)."""
+    if server.backend != "sqlite":
+        pytest.skip("SQLite's single write lock is what this checks")
+    engine = server.services.db.engine
+    with engine.execution_options(rpma_write=True).connect() as writer:
+        writer.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: the write lock is held
+        assert admin.call("task_crud", {"action": "List"})["pagination"]["total"] == 0
+        assert admin.call("task_crud", {"action": "Statistics"})["statistics"]["total"] == 0
+        writer.rollback()

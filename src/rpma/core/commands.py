@@ -67,12 +67,19 @@ class Command:
     # The body field that carries the session token (the seed says ``token`` for
     # auth_logout and auth_validate_session).
     token_field: str = "session_token"
-    writes: bool = True
+    # Whether the command writes, or (``*_crud``) the actions that write: reads run in
+    # a plain transaction, writes take SQLite's write lock up front (BEGIN IMMEDIATE).
+    writes: bool | frozenset[str] = True
     summary: str = ""
     errors: tuple[str, ...] = ()
     domain: str = ""
     # Arguments that must reach the handler raw (bytes in MessagePack, for example).
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def writes_for(self, action: str | None) -> bool:
+        if isinstance(self.writes, bool):
+            return self.writes
+        return action in self.writes
 
     def rule(self, action: str | None) -> Rule:
         if isinstance(self.permission, str):
@@ -125,7 +132,7 @@ def command(
     permission: str | Mapping[str, str],
     limit: RateClass | None = None,
     token_field: str = "session_token",
-    writes: bool = True,
+    writes: bool | frozenset[str] = True,
     errors: tuple[str, ...] | list[str] = (),
     summary: str | None = None,
 ) -> Callable[[F], F]:

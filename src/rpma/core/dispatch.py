@@ -131,7 +131,8 @@ class Dispatcher:
         token = self._token(cmd, args, meta)
         payload = {k: v for k, v in args.items() if k not in ENVELOPE_KEYS}
         rule = self._rule(cmd, payload)
-        with self.services.db.session(write=cmd.writes) as db:
+        action = payload.get("action") if isinstance(payload.get("action"), str) else None
+        with self.services.db.session(write=cmd.writes_for(action)) as db:
             ctx = CommandContext(
                 db=db,
                 services=self.services,

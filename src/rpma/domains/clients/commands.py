@@ -103,6 +103,7 @@ assert set(ACTIONS) == set(PERMISSIONS)
     request=ClientCrudRequest,
     response=ClientResponse,
     permission=PERMISSIONS,
+    writes=frozenset({"Create", "Update", "Delete"}),
     errors=[
         "VALIDATION_ERROR",
         "VALIDATION_EMAIL_INVALID",

@@ -109,6 +109,7 @@ assert set(ACTIONS) == set(PERMISSIONS)
     request=TaskCrudRequest,
     response=TaskResponse,
     permission=PERMISSIONS,
+    writes=frozenset({"Create", "Update", "Delete"}),
     limit=RateClass.TASKS,
     errors=[*COMMON_ERRORS, "NOT_FOUND_TASK", "NOT_FOUND_CLIENT", "CONFLICT"],
 )

@@ -118,6 +118,7 @@ assert set(ACTIONS) == set(PERMISSIONS)
     request=UserCrudRequest,
     response=UserCrudResponse,
     permission=PERMISSIONS,
+    writes=frozenset(PERMISSIONS) - {"Get", "List"},
     errors=[
         "VALIDATION_ERROR",
         "VALIDATION_EMAIL_INVALID",
