@@ -34,6 +34,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.workflow
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
