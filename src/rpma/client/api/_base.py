@@ -41,3 +41,42 @@ class Namespace(Generic[R]):
         self, command: str, args: Mapping[str, Any] | None = None, then: Then | None = None
     ) -> R:
         return self._client._invoke(command, args or {}, then)
+
+
+class CrudNamespace(Namespace[R]):
+    """The seed's `*_crud` commands: one command, an `action`, and per-action `data`.
+    Subclasses name the command and add their own actions."""
+
+    command: str = ""
+
+    def crud(self, action: str, data: Mapping[str, Any] | None = None, **extra: Any) -> R:
+        """`action` as the seed spells it (`Create`, `Get`, `List`, ...); `extra` carries
+        further top-level fields (`filters`, `pagination`)."""
+        args: dict[str, Any] = {"action": action, **extra}
+        # Omitted rather than `{}`: the server validates `data` by action.
+        if data is not None:
+            args["data"] = dict(data)
+        return self._call(self.command, args)
+
+    def create(self, data: Mapping[str, Any]) -> R:
+        return self.crud("Create", data)
+
+    def get(self, record_id: str) -> R:
+        return self.crud("Get", {"id": record_id})
+
+    def update(
+        self, record_id: str, changes: Mapping[str, Any], expected_version: int | None = None
+    ) -> R:
+        return self.crud(
+            "Update", {**changes, "id": record_id, **fields(expected_version=expected_version)}
+        )
+
+    def delete(self, record_id: str) -> R:
+        return self.crud("Delete", {"id": record_id})
+
+    def list(
+        self,
+        filters: Mapping[str, Any] | None = None,
+        pagination: Mapping[str, Any] | None = None,
+    ) -> R:
+        return self.crud("List", **fields(filters=filters, pagination=pagination))

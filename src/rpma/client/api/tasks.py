@@ -6,46 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._base import Namespace, R, fields
+from ._base import CrudNamespace, R, fields
 
 __all__ = ["TasksApi"]
 
 
-class TasksApi(Namespace[R]):
-    def crud(self, action: str, data: Mapping[str, Any] | None = None, **extra: Any) -> R:
-        """`action` as the seed spells it (`Create`, `Get`, `Update`, `Delete`, `List`,
-        `Statistics`); `extra` carries further top-level fields (`filters`,
-        `pagination`)."""
-        args: dict[str, Any] = {"action": action, **extra}
-        # Omitted rather than `{}`: the server validates `data` by action.
-        if data is not None:
-            args["data"] = dict(data)
-        return self._call("task_crud", args)
+class TasksApi(CrudNamespace[R]):
+    """`task_crud` (create, get, update, delete, list from CrudNamespace) and the other
+    task commands."""
 
-    def create(self, data: Mapping[str, Any]) -> R:
-        """Answers `{task}`."""
-        return self.crud("Create", data)
-
-    def get(self, task_id: str) -> R:
-        return self.crud("Get", {"id": task_id})
-
-    def update(
-        self, task_id: str, changes: Mapping[str, Any], expected_version: int | None = None
-    ) -> R:
-        return self.crud(
-            "Update", {**changes, "id": task_id, **fields(expected_version=expected_version)}
-        )
-
-    def delete(self, task_id: str) -> R:
-        return self.crud("Delete", {"id": task_id})
-
-    def list(
-        self,
-        filters: Mapping[str, Any] | None = None,
-        pagination: Mapping[str, Any] | None = None,
-    ) -> R:
-        """Answers `{tasks, pagination}`."""
-        return self.crud("List", **fields(filters=filters, pagination=pagination))
+    command = "task_crud"
 
     def statistics(self, filters: Mapping[str, Any] | None = None) -> R:
         """Answers `{statistics}`."""
