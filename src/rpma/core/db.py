@@ -8,7 +8,7 @@ PostgreSQL goes through psycopg 3.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Integer, MetaData, String, create_engine, event
 from sqlalchemy.engine import Engine
@@ -16,6 +16,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.pool import StaticPool
 
 from rpma.config import Settings
+
+if TYPE_CHECKING:
+    from rpma.core.cache import TableVersions
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -99,6 +102,11 @@ class Database:
         write_engine = self.engine.execution_options(rpma_write=True)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._writer = sessionmaker(bind=write_engine, expire_on_commit=False)
+
+    def track_writes(self, versions: TableVersions) -> None:
+        """Let the application cache see which tables each commit wrote."""
+        versions.track(self._writer)
+        versions.track(self._reader)
 
     def session(self, *, write: bool) -> Session:
         return (self._writer if write else self._reader)()

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from rpma.config import Settings
+from rpma.core.cache import AppCache, TableVersions
 from rpma.core.context import ClientInfo, Principal
 from rpma.core.crypto import SecretBox
 from rpma.core.db import Database
@@ -49,6 +50,7 @@ class Services:
     server_key: str
     events: EventBus
     rate_limiter: RateLimiter
+    cache: AppCache
     authenticator: Authenticator | None = None
     security_recorder: SecurityRecorder | None = None
     started_monotonic: float = field(default_factory=time.monotonic)
@@ -56,14 +58,18 @@ class Services:
     @classmethod
     def build(cls, settings: Settings) -> Services:
         server_key = load_or_create_secret(settings)
+        database = Database(settings)
+        versions = TableVersions(settings.redis_url)
+        database.track_writes(versions)
         return cls(
             settings=settings,
-            db=Database(settings),
+            db=database,
             passwords=Passwords(settings),
             tokens=TokenCodec(server_key),
             server_key=server_key,
             events=EventBus(),
             rate_limiter=RateLimiter(settings),
+            cache=AppCache(versions),
         )
 
     def secret_box(self, purpose: str) -> SecretBox:

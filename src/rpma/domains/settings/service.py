@@ -6,7 +6,9 @@ Services flush, never commit: the caller's transaction owns the write.
 from __future__ import annotations
 
 import json
+from datetime import time
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
@@ -54,3 +56,41 @@ def session_timeout_minutes(db: Session, default: int) -> int:
     ):
         return value
     return default
+
+
+# Shop-wide settings other domains read. The settings commands ([7/8]) write them; until
+# an admin does, these defaults apply. Keys are part of the stored data: do not rename.
+COMPANY_NAME_KEY: Final = "general.company_name"
+TIMEZONE_KEY: Final = "general.timezone"
+WORKING_HOURS_START_KEY: Final = "general.working_hours_start"
+WORKING_HOURS_END_KEY: Final = "general.working_hours_end"
+DEFAULT_COMPANY_NAME: Final = "RPMA Workshop"
+DEFAULT_TIMEZONE: Final = "UTC"
+DEFAULT_WORKING_HOURS: Final = (time(8, 0), time(18, 0))
+
+
+def company_name(db: Session) -> str:
+    value = get_setting(db, COMPANY_NAME_KEY)
+    return value if isinstance(value, str) and value.strip() else DEFAULT_COMPANY_NAME
+
+
+def shop_timezone(db: Session) -> ZoneInfo:
+    """The shop's IANA time zone: what "today", report days and quiet hours mean.
+    An unknown stored name counts as unset rather than breaking every report."""
+    value = get_setting(db, TIMEZONE_KEY)
+    if isinstance(value, str):
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def working_hours(db: Session) -> tuple[time, time]:
+    """The shop's working day (local time), used for the calendar's overload check."""
+    start, end = (get_setting(db, WORKING_HOURS_START_KEY), get_setting(db, WORKING_HOURS_END_KEY))
+    try:
+        parsed = (time.fromisoformat(start), time.fromisoformat(end))
+    except (TypeError, ValueError):
+        return DEFAULT_WORKING_HOURS
+    return parsed if parsed[0] < parsed[1] else DEFAULT_WORKING_HOURS
