@@ -35,6 +35,11 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.workflow
+	$(BIN)/python -m bench.materials
+	$(BIN)/python -m bench.calendar
+	$(BIN)/python -m bench.fanout
+	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.exports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -15,11 +15,15 @@ from rpma.config import Settings
 from rpma.core.commands import registry
 from rpma.core.dispatch import Dispatcher
 from rpma.core.services import Services
+from rpma.desktop.landing import mount_landing_page
 from rpma.domains import load_all
 from rpma.domains.auth.service import SessionAuthenticator
+from rpma.domains.notifications import automatic as notification_hooks
+from rpma.domains.notifications import worker as outbox_worker
 from rpma.domains.security import service as security
+from rpma.live.hub import LiveHub
 from rpma.openapi import build_openapi
-from rpma.transport import http, ws
+from rpma.transport import http, live, ws
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     services = Services.build(settings)
     services.authenticator = SessionAuthenticator(services)
     services.security_recorder = security.record
+    notification_hooks.install(services)  # outbox rows commit with task changes
     if migrate:
         migrations.upgrade(services.db.engine)
     return services
@@ -40,10 +45,16 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     settings = settings or Settings()
     services = services or build_services(settings)
     dispatcher = Dispatcher(services)
+    hub = LiveHub(services)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
+        outbox = outbox_worker.start(services)  # delivers what an earlier run left queued
         yield
+        if outbox is not None:
+            outbox.close()
+        await hub.stop()
         services.db.dispose()
 
     app = FastAPI(
@@ -62,6 +73,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.include_router(http.build_router(dispatcher))
     app.include_router(ws.build_router(dispatcher))
+    live.install(app, hub)
 
     schema: dict[str, Any] = {}
 
@@ -71,4 +83,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    # Until the web UI is mounted at "/", the root shows the shop and the server's status.
+    mount_landing_page(app, services)
     return app

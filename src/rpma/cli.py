@@ -261,6 +261,25 @@ def demo(
 
 
 @app.command()
+def desktop(
+    debug: Annotated[bool, typer.Option(help="Allow the web inspector in the window.")] = False,
+) -> None:
+    """Open RPMA in a native window (pywebview) on a local server (127.0.0.1, a free port).
+    Closing the window stops the server."""
+    from rpma.desktop.runner import DesktopUnavailable, run_desktop
+
+    try:
+        url = run_desktop(Settings(), debug=debug)
+    except DesktopUnavailable as exc:
+        from rich.markup import escape
+
+        message = escape(str(exc))
+        err_console.print(f"[bold red]Cannot open the desktop window:[/] {message}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"Window closed; the server on {url} stopped.")
+
+
+@app.command()
 def docs(
     output: Annotated[str, typer.Option(help="Where to write the command reference.")] = (
         "docs/COMMANDS.md"

@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     stream_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)  # start_stream_transfer cap
     stream_abandon_minutes: int = Field(default=60, ge=1)  # unfinished streams are removed after
+    # Notifications (docs/NOTIFICATIONS.md): the outbox worker, retries, provider calls.
+    notification_worker_enabled: bool = True
+    notification_poll_seconds: float = Field(default=5.0, gt=0)
+    # Wait before attempt 2, 3, ...: one more attempt than entries, then dead-lettered.
+    notification_retry_seconds: list[int] = Field(
+        default_factory=lambda: [30, 120, 600, 1800, 7200], min_length=1
+    )
+    notification_provider_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A claimed row returns to the queue if its worker has not answered by then.
+    notification_lease_seconds: float = Field(default=300.0, gt=0)
 
     @cached_property
     def resolved_database_url(self) -> str:

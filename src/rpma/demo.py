@@ -430,5 +430,11 @@ def build_demo(
         statuses.update(done.task_statuses)
         result.interventions = dict(done.by_outcome)
         result.photos = done.photos
+    from rpma.demo_materials import add_demo_materials  # materials, ledger, consumption
+
+    add_demo_materials(db, size.seed, actor)
+    from rpma.demo_calendar import add_demo_calendar  # a month of calendar
+
+    add_demo_calendar(db, technicians, size.seed, actor)
     result.by_status = dict(statuses)
     return result

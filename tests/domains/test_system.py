@@ -5,12 +5,13 @@ from __future__ import annotations
 import platform
 
 import fastapi
+import pytest
 import sqlalchemy
 
 from rpma import __version__
 from rpma.client import IpcClient
 from rpma.core.clock import clock
-from tests.conftest import LiveServer
+from tests.conftest import REDIS_URL, LiveServer
 from tests.helpers import count
 
 
@@ -65,3 +66,40 @@ def test_vacuum_records_when_it_ran(server: LiveServer, admin: IpcClient) -> Non
     assert admin.call("get_database_stats")["last_vacuum"] == clock.now_ms()
     # Vacuum keeps every row.
     assert count(server.services, "users") == 1
+
+
+def test_health_is_degraded_when_the_database_is_slow(
+    server: LiveServer, admin: IpcClient, anon: IpcClient
+) -> None:
+    healthy = anon.call("health_check")
+    assert (healthy["status"], healthy["reasons"]) == ("healthy", [])
+    assert healthy["redis"] == {"status": "not_configured"}
+    # Any round trip takes longer than 0 ms.
+    admin.settings.update_performance(slow_database_threshold_ms=0)
+    health = anon.call("health_check")
+    assert health["status"] == "degraded"
+    [reason] = health["reasons"]
+    assert reason.startswith("database slow: ")
+    assert reason.endswith(" ms round trip (threshold 0 ms)")
+    assert health["database"]["status"] == "connected"
+    assert health["database"]["round_trip_ms"] > 0
+
+
+def test_health_is_degraded_when_the_configured_redis_is_unreachable(
+    server: LiveServer, anon: IpcClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing listens on port 1: a real connection refused.
+    monkeypatch.setattr(server.services.settings, "redis_url", "redis://127.0.0.1:1/0")
+    health = anon.call("health_check")
+    assert (health["status"], health["reasons"]) == ("degraded", ["redis unreachable"])
+    assert health["redis"] == {"status": "unreachable"}
+    assert health["database"]["status"] == "connected"
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="RPMA_TEST_REDIS_URL is not set")
+def test_health_with_a_reachable_redis(
+    server: LiveServer, anon: IpcClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server.services.settings, "redis_url", REDIS_URL)
+    health = anon.call("health_check")
+    assert (health["status"], health["redis"]) == ("healthy", {"status": "connected"})

@@ -164,3 +164,59 @@ def test_availability_follows_the_status(server: LiveServer, admin: IpcClient) -
         "NOT_FOUND_TASK",
         404,
     )
+
+
+# The person's calendar ------------------------------------------------------------------------
+def test_calendar_events_count(server: LiveServer, tech: IpcClient, admin: IpcClient) -> None:
+    tech_id = me(tech)
+    task = booked(admin, None, "10:00", "12:00", title="The job")
+
+    def event(title: str, start: str, end: str, **extra: Any) -> dict[str, Any]:
+        return dict(admin.calendar.create_event({
+            "title": title, "technician_id": tech_id,
+            "start_date": f"{DAY}T{start}:00Z", "end_date": f"{DAY}T{end}:00Z", **extra,
+        }))  # fmt: skip
+
+    event("Before", "09:00", "10:00", event_type="meeting")  # ends as the task starts
+    meeting = event("Supplier visit", "11:30", "12:30", event_type="meeting")
+    event("Cancelled", "10:00", "12:00", status="cancelled")
+    event("Reminder", "10:00", "10:30", event_type="reminder")
+    assert check(admin, task["id"], tech_id) == {
+        "can_assign": True,
+        "conflicts": [
+            "Overlaps meeting 'Supplier visit' from 2024-01-15 11:30 to 2024-01-15 12:30"
+        ],
+    }
+    # Events fill the day, clipped to the working hours: 120 (the task) + 60 + 60 +
+    # 60 + 330 = 630 minutes.
+    event("Early", "07:00", "09:00", event_type="other")
+    event("Training", "12:30", "19:30", event_type="other")
+    assert check(admin, task["id"], tech_id)["conflicts"][-1] == (
+        f"Day overloaded: 630 minutes booked on {DAY}, over the working hours 08:00-18:00 "
+        "(600 minutes)"
+    )
+    # Time off makes them unavailable.
+    admin.calendar.delete_event(meeting["id"])
+    off = event("Dentist", "11:00", "11:45", event_type="time_off")
+    answer = check(admin, task["id"], tech_id)
+    assert answer["can_assign"] is False
+    assert answer["conflicts"][0] == (
+        "Sam Technician is on time off (Dentist) from 2024-01-15 11:00 to 2024-01-15 11:45"
+    )
+    admin.calendar.delete_event(off["id"])
+    # A task without a time: time off during the working day still counts.
+    undated_time = booked(admin, None, None, None, title="Any time")
+    admin.calendar.create_event(
+        {
+            "title": "Holiday",
+            "technician_id": tech_id,
+            "event_type": "time_off",
+            "start_date": DAY,
+            "end_date": DAY,
+        }
+    )
+    answer = check(admin, undated_time["id"], tech_id)
+    assert answer["can_assign"] is False
+    assert answer["conflicts"][0] == (
+        "Sam Technician is on time off (Holiday) from 2024-01-15 00:00 to 2024-01-16 00:00"
+    )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.pool import StaticPool
 
 from rpma.config import Settings
+from rpma.core.metrics import ServerMetrics
 
 if TYPE_CHECKING:
     from rpma.core.cache import TableVersions
@@ -99,6 +100,9 @@ class Database:
         self.url = url or settings.resolved_database_url
         self.engine = make_engine(self.url, settings)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # Queries per second for performance_get_performance_stats.
+        self.metrics = ServerMetrics()
+        self.metrics.count_queries(self.engine)
         write_engine = self.engine.execution_options(rpma_write=True)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._writer = sessionmaker(bind=write_engine, expire_on_commit=False)

@@ -11,6 +11,7 @@ headers; they know nothing of commands.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +94,12 @@ class Dispatcher:
         self._workers = anyio.CapacityLimiter(services.settings.worker_threads)
 
     async def dispatch(self, name: str, args: Any, meta: CallMeta) -> Outcome:
+        started = time.perf_counter()
+        outcome = await self._dispatch(name, args, meta)
+        self.services.db.metrics.commands.record(time.perf_counter() - started)
+        return outcome
+
+    async def _dispatch(self, name: str, args: Any, meta: CallMeta) -> Outcome:
         correlation_id = self._correlation_id(args, meta)
         cmd = self.commands.get(name)
         effects: list[Callable[[], Any]] = []

@@ -22,11 +22,31 @@ class Event:
 
 
 Subscriber = Callable[[Event], None]
+# Runs inside the writing command's transaction (``db`` is its Session); answers further
+# events to publish after the commit, if any.
+WriteHook = Callable[[Any, Event], "list[Event] | None"]
 
 
 class EventBus:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
+        self._write_hooks: dict[str, list[WriteHook]] = {}
+
+    def on_write(self, event_type: str, hook: WriteHook) -> Callable[[], None]:
+        """Have ``hook(db, event)`` run inside the transaction that produces ``event``,
+        so that what it writes (a notification in the outbox) commits or rolls back
+        with the change. A hook that raises fails the command: nothing is half-written."""
+        hooks = self._write_hooks.setdefault(event_type, [])
+        hooks.append(hook)
+        return lambda: hooks.remove(hook)
+
+    def written(self, db: Any, event: Event) -> list[Event]:
+        """Called by the domain, in its transaction, for an event it will publish after
+        the commit; answers the hooks' further events, to publish after it."""
+        follow_ups: list[Event] = []
+        for hook in list(self._write_hooks.get(event.type, ())):
+            follow_ups.extend(hook(db, event) or ())
+        return follow_ups
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         self._subscribers.append(subscriber)

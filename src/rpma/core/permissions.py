@@ -66,6 +66,18 @@ MATRIX: dict[str, Rule] = {
     "account.create": Rule(ADMIN_ONLY, open_while_no_users=True),
     "user.read": Rule(ALL_ROLES),
     "system.admin": Rule(ADMIN_ONLY),
+    # Materials ([5/8]): everyone reads the catalogue; the stock keepers (admin,
+    # supervisor) manage it; technicians record what they use on their interventions.
+    "material.read": Rule(ALL_ROLES),
+    "material.manage": Rule(STAFF),
+    "material.consume": Rule(WRITERS, scope="technician: assigned interventions only"),
+    # Calendar ([5/8]): technicians manage their own events.
+    "calendar.read": Rule(ALL_ROLES),
+    "calendar.write": Rule(WRITERS, scope="technician: own events only"),
+    # Notifications ([8/8]): everyone reads and marks their own in-app notifications.
+    "notification.own": Rule(ALL_ROLES, scope="own notifications only"),
+    "notification.send": Rule(STAFF),
+    "notification.admin": Rule(ADMIN_ONLY),
 }
 
 

@@ -53,6 +53,10 @@ class Services:
     cache: AppCache
     authenticator: Authenticator | None = None
     security_recorder: SecurityRecorder | None = None
+    # Set by the layers above core, read through their typed accessors: the /ws hub
+    # (``rpma.live.hub.hub_for``) and the desktop window (``rpma.desktop.shell.shell_of``).
+    live: object | None = None
+    shell: object | None = None
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod

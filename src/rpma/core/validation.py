@@ -305,6 +305,31 @@ def clean_text_validator(max_length: int, *, field: str) -> AfterValidator:
     return AfterValidator(as_pydantic(validate))
 
 
+def text_field(max_length: int, label: str, *, required: bool = False) -> AfterValidator:
+    """Text stored as typed (control characters dropped, ends trimmed), refused when it
+    is not valid Unicode (a lone surrogate cannot be stored) or too long; blank optional
+    text is no text (None). ``Annotated[str | None, text_field(500, "Notes")]``."""
+
+    def check(value: str) -> str | None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PydanticCustomError(
+                CODE_VALIDATION_ERROR, f"{label} is not valid Unicode text"
+            ) from None
+        try:
+            cleaned = clean_text(value, max_length, field=label)
+        except FieldValidationError as exc:
+            raise PydanticCustomError(exc.code, exc.message) from None
+        if not cleaned:
+            if required:
+                raise PydanticCustomError(CODE_VALIDATION_ERROR, f"{label} is required")
+            return None
+        return cleaned
+
+    return AfterValidator(check)
+
+
 Email = Annotated[str, AfterValidator(as_pydantic(validate_email))]
 Password = Annotated[str, AfterValidator(as_pydantic(validate_password))]
 Username = Annotated[str, AfterValidator(as_pydantic(validate_username))]

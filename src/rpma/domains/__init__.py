@@ -12,8 +12,19 @@ COMMAND_MODULES = (
     "interventions.commands",
     "security.commands",
     "system.commands",
+    "system.websocket_commands",
     "streams.commands",
     "photos.commands",
+    "settings.commands",
+    "navigation.commands",
+    "performance.commands",
+    "ui.commands",
+    "materials.commands",
+    "calendar.commands",
+    "reports.commands",
+    "reports.export_commands",
+    "reports.handover_commands",
+    "notifications.commands",
 )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from rpma.core import envelope
+from rpma.core import envelope, metrics
 from rpma.core.context import ClientInfo
 from rpma.core.dispatch import CallMeta, Dispatcher, Outcome
 from rpma.core.errors import ValidationFailed
@@ -128,7 +128,11 @@ def build_router(dispatcher: Dispatcher) -> APIRouter:
     @router.websocket("/ipc")
     async def ipc_socket(websocket: WebSocket) -> None:
         await websocket.accept()
-        with contextlib.suppress(WebSocketDisconnect):
-            await IpcSocket(websocket, dispatcher).serve()
+        metrics.websocket_opened()  # counted in performance_get_performance_stats
+        try:
+            with contextlib.suppress(WebSocketDisconnect):
+                await IpcSocket(websocket, dispatcher).serve()
+        finally:
+            metrics.websocket_closed()
 
     return router

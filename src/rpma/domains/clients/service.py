@@ -33,6 +33,7 @@ from rpma.domains.clients.schemas import (
     TaskFigures,
     TopClient,
 )
+from rpma.domains.settings.service import shop_today
 from rpma.domains.tasks.schemas import TaskOut
 
 EVENT_TYPE: Final = "client_updated"
@@ -218,10 +219,11 @@ class ClientService:
         ids = [row.id for row in rows]
         figures = self.clients.tasks.figures(ids)
         tasks = self.clients.tasks.recent(ids)
+        today = shop_today(self.db)
         return [
             ClientWithTasks(
                 **Client.fields_of(row, figures.get(row.id, TaskFigures())),
-                tasks=[TaskOut.of(task) for task in tasks.get(row.id, [])],
+                tasks=[TaskOut.of(task, today) for task in tasks.get(row.id, [])],
             )
             for row in rows
         ]

@@ -36,6 +36,7 @@ from rpma.domains.interventions.schemas import (
     UpdateTemplateRequest,
 )
 from rpma.domains.interventions.service import InterventionService
+from rpma.domains.settings.service import shop_today
 from rpma.domains.tasks.schemas import TaskOut
 
 WRITE = "intervention.start"
@@ -193,7 +194,9 @@ def intervention_finalize(
     `actual_duration` is the minutes worked, pauses excluded."""
     row, task, score = _service(ctx).workflow.finalize(req)
     return FinalizeInterventionResponse(
-        intervention=InterventionOut.of(row), task=TaskOut.of(task), quality_score=score
+        intervention=InterventionOut.of(row),
+        task=TaskOut.of(task, shop_today(ctx.db)),
+        quality_score=score,
     )
 
 

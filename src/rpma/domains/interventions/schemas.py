@@ -12,7 +12,7 @@ from rpma.core.clock import clock
 from rpma.core.commands import IpcRequest
 from rpma.core.validation import (
     FieldValidationError,
-    clean_text,
+    text_field,
     validate_gps_accuracy,
     validate_gps_coordinates,
     validate_gps_freshness,
@@ -33,27 +33,6 @@ def _invalid(message: str) -> PydanticCustomError:
     return PydanticCustomError("VALIDATION_ERROR", message)
 
 
-def _text(max_length: int, label: str, *, required: bool = False) -> AfterValidator:
-    """Text stored as typed (control characters dropped, ends trimmed), refused when too
-    long; blank optional text is no text."""
-
-    def check(value: str) -> str | None:
-        try:
-            value.encode("utf-8")
-            cleaned = clean_text(value, max_length, field=label)
-        except UnicodeEncodeError:
-            raise _invalid(f"{label} is not valid Unicode text") from None
-        except FieldValidationError as exc:
-            raise _invalid(exc.message) from None
-        if not cleaned:
-            if required:
-                raise _invalid(f"{label} is required")
-            return None
-        return cleaned
-
-    return AfterValidator(check)
-
-
 def _signature(value: str) -> str:
     try:
         return check_signature(value)
@@ -61,12 +40,12 @@ def _signature(value: str) -> str:
         raise _invalid(str(exc)) from None
 
 
-Notes = Annotated[str, _text(10_000, "notes")]
-Description = Annotated[str, _text(5000, "description")]
-FilmName = Annotated[str, _text(64, "film name")]
-Comments = Annotated[str, _text(5000, "customer_comments")]
-Observation = Annotated[str, _text(2000, "an observation", required=True)]
-Reason = Annotated[str, _text(500, "reason", required=True)]
+Notes = Annotated[str, text_field(10_000, "notes")]
+Description = Annotated[str, text_field(5000, "description")]
+FilmName = Annotated[str, text_field(64, "film name")]
+Comments = Annotated[str, text_field(5000, "customer_comments")]
+Observation = Annotated[str, text_field(2000, "an observation", required=True)]
+Reason = Annotated[str, text_field(500, "reason", required=True)]
 Signature = Annotated[str, AfterValidator(_signature)]
 StepNumber = Annotated[int, Field(ge=1, le=1000)]
 Temperature = Annotated[float, Field(ge=-30, le=60, allow_inf_nan=False)]
@@ -188,7 +167,7 @@ class StepData(BaseModel):
 
 class StateChangeRequest(IpcRequest):
     intervention_id: Id
-    reason: Annotated[str, _text(500, "reason")] | None = None
+    reason: Annotated[str, text_field(500, "reason")] | None = None
     expected_version: ExpectedVersion
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     Field,
     SerializerFunctionWrapHandler,
@@ -15,7 +14,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from rpma.core.commands import IpcRequest
-from rpma.core.validation import FieldValidationError, clean_text
+from rpma.core.validation import text_field
 from rpma.domains.photos.models import Photo as PhotoRow
 
 PhotoType = Literal["before", "during", "after"]
@@ -27,30 +26,9 @@ MAX_PHOTOS_PER_CALL: Final = 20
 NOTES_MAX: Final = 2000
 
 
-def _text(max_length: int, label: str, *, required: bool = False) -> AfterValidator:
-    """Verbatim text, control characters dropped and ends trimmed; empty optional text
-    is no text (None)."""
-
-    def check(value: str) -> str | None:
-        try:
-            value.encode("utf-8")
-            cleaned = clean_text(value, max_length, field=label)
-        except UnicodeEncodeError:
-            raise PydanticCustomError(
-                "VALIDATION_ERROR", f"{label} is not valid Unicode text"
-            ) from None
-        except FieldValidationError as exc:
-            raise PydanticCustomError("VALIDATION_ERROR", exc.message) from None
-        if not cleaned and required:
-            raise PydanticCustomError("VALIDATION_ERROR", f"{label} is required")
-        return cleaned or None
-
-    return AfterValidator(check)
-
-
-FileName = Annotated[str, _text(255, "file_name", required=True)]
-Zone = Annotated[str, _text(64, "zone")]
-Notes = Annotated[str, _text(NOTES_MAX, "notes")]
+FileName = Annotated[str, text_field(255, "file_name", required=True)]
+Zone = Annotated[str, text_field(64, "zone")]
+Notes = Annotated[str, text_field(NOTES_MAX, "notes")]
 PhotoId = Annotated[str, Field(min_length=1, max_length=64)]
 
 

@@ -15,3 +15,19 @@ class AppSetting(Base):
     value: Mapped[str] = mapped_column(Text)  # JSON
     updated_at: Mapped[int] = mapped_column(BigInteger)
     updated_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+
+
+class SettingChange(Base):
+    """The audit trail of settings: one row per key an admin changed, with the value
+    before and after (JSON; the categories hold no secret, see domains/settings/catalog.py)."""
+
+    __tablename__ = "settings_history"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text)  # JSON; None when never set
+    new_value: Mapped[str] = mapped_column(Text)  # JSON
+    changed_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    changed_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(128))

@@ -6,7 +6,7 @@ Services flush, never commit: the caller's transaction owns the write.
 from __future__ import annotations
 
 import json
-from datetime import time
+from datetime import date, datetime, time
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,11 +86,29 @@ def shop_timezone(db: Session) -> ZoneInfo:
     return ZoneInfo(DEFAULT_TIMEZONE)
 
 
+def shop_today(db: Session) -> date:
+    """Today in the shop's time zone: what "overdue" and "in the future" mean."""
+    return clock.now().astimezone(shop_timezone(db)).date()
+
+
+def shop_day_start(db: Session, day: date) -> datetime:
+    """Midnight starting ``day`` in the shop's time zone (tz-aware)."""
+    return datetime.combine(day, time.min, tzinfo=shop_timezone(db))
+
+
 def working_hours(db: Session) -> tuple[time, time]:
-    """The shop's working day (local time), used for the calendar's overload check."""
-    start, end = (get_setting(db, WORKING_HOURS_START_KEY), get_setting(db, WORKING_HOURS_END_KEY))
-    try:
-        parsed = (time.fromisoformat(start), time.fromisoformat(end))
-    except (TypeError, ValueError):
-        return DEFAULT_WORKING_HOURS
+    """The shop's working day (local time), used for the calendar's overload check. An
+    end not stored (or unreadable) takes its default; a day that does not end after it
+    starts counts as unset."""
+    parsed = (
+        _clock_time(get_setting(db, WORKING_HOURS_START_KEY), DEFAULT_WORKING_HOURS[0]),
+        _clock_time(get_setting(db, WORKING_HOURS_END_KEY), DEFAULT_WORKING_HOURS[1]),
+    )
     return parsed if parsed[0] < parsed[1] else DEFAULT_WORKING_HOURS
+
+
+def _clock_time(value: Any, default: time) -> time:
+    try:
+        return time.fromisoformat(value)
+    except (TypeError, ValueError):
+        return default

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from typing import Literal
 
 import fastapi
 import sqlalchemy
@@ -12,8 +13,15 @@ from rpma.core.clock import clock
 from rpma.core.commands import command
 from rpma.core.context import CommandContext
 from rpma.core.permissions import PUBLIC
+from rpma.domains.settings.categories import SLOW_DATABASE_MS_KEY, slow_database_threshold_ms
 from rpma.domains.system import service
-from rpma.domains.system.schemas import AppInfo, DatabaseHealth, DatabaseStats, HealthCheck
+from rpma.domains.system.schemas import (
+    AppInfo,
+    DatabaseHealth,
+    DatabaseStats,
+    HealthCheck,
+    RedisHealth,
+)
 
 
 def _backend(ctx: CommandContext) -> str:
@@ -22,13 +30,30 @@ def _backend(ctx: CommandContext) -> str:
 
 @command("health_check", response=HealthCheck, permission=PUBLIC, writes=False)
 def health_check(ctx: CommandContext, _req: object) -> HealthCheck:
-    """Is the server up, and is its database answering?"""
-    reachable, seconds = service.ping(ctx.db)
-    status = "healthy"
+    """Is the server up, and are its database and (when configured) Redis answering?
+    `unhealthy` when the database does not answer; `degraded` when a database round trip
+    takes longer than the `slow_database_threshold_ms` setting (1000 by default) or the
+    configured Redis does not answer; `reasons` says which."""
+    reachable, seconds, stored = service.ping(ctx.db, SLOW_DATABASE_MS_KEY)
+    round_trip_ms = round(seconds * 1000, 3)
+    reasons: list[str] = []
     if not reachable:
-        status = "unhealthy"
-    elif seconds > service.SLOW_PING_SECONDS:
-        status = "degraded"
+        reasons.append("database unreachable")
+    else:
+        threshold = slow_database_threshold_ms(stored)
+        if round_trip_ms > threshold:
+            reasons.append(
+                f"database slow: {round_trip_ms} ms round trip (threshold {threshold} ms)"
+            )
+    redis_url = ctx.services.settings.redis_url
+    redis_status: Literal["not_configured", "connected", "unreachable"] = "not_configured"
+    if redis_url:
+        redis_status = "connected" if service.redis_reachable(redis_url) else "unreachable"
+        if redis_status == "unreachable":
+            reasons.append("redis unreachable")
+    status: Literal["healthy", "degraded", "unhealthy"] = (
+        "unhealthy" if not reachable else "degraded" if reasons else "healthy"
+    )
     return HealthCheck(
         status=status,
         version=__version__,
@@ -37,9 +62,12 @@ def health_check(ctx: CommandContext, _req: object) -> HealthCheck:
         database=DatabaseHealth(
             status="connected" if reachable else "unreachable",
             backend=_backend(ctx),
+            round_trip_ms=round_trip_ms,
             size_bytes=service.database_size(ctx.db) if reachable else 0,
             connection_pool=service.pool_figures(ctx.services.db.engine),
         ),
+        redis=RedisHealth(status=redis_status),
+        reasons=reasons,
     )
 
 

@@ -15,9 +15,14 @@ class ConnectionPool(BaseModel):
 
 class DatabaseHealth(BaseModel):
     status: str
+    round_trip_ms: float
     backend: str
     size_bytes: int
     connection_pool: ConnectionPool
+
+
+class RedisHealth(BaseModel):
+    status: Literal["not_configured", "connected", "unreachable"]
 
 
 class HealthCheck(BaseModel):
@@ -26,6 +31,9 @@ class HealthCheck(BaseModel):
     timestamp: int
     uptime: float
     database: DatabaseHealth
+    redis: RedisHealth
+    # Why the status is not "healthy" (empty when it is).
+    reasons: list[str]
 
 
 class AppInfo(BaseModel):

@@ -13,12 +13,13 @@ from sqlalchemy.pool import QueuePool
 
 from rpma.core.clock import clock
 from rpma.core.db import Base
+from rpma.domains.settings.models import AppSetting
 from rpma.domains.system.models import SystemState
 from rpma.domains.system.schemas import ConnectionPool, DatabaseStats, TableStats
 
 LAST_VACUUM = "last_vacuum"
-# Postgres: the database is healthy but slow above this; the UI shows "degraded".
-SLOW_PING_SECONDS = 1.0
+# A configured Redis that does not answer within this is reported unreachable.
+REDIS_TIMEOUT_SECONDS = 0.5
 
 
 def sqlite_path(engine: Engine) -> Path | None:
@@ -55,13 +56,16 @@ def pool_figures(engine: Engine) -> ConnectionPool:
     return ConnectionPool(active=0, idle=0, total=0)
 
 
-def ping(db: Session) -> tuple[bool, float]:
+def ping(db: Session, setting_key: str) -> tuple[bool, float, str | None]:
+    """One database round trip: whether it answered, how long it took, and the stored
+    JSON of the setting ``setting_key`` (read by the same query, so that a health check
+    costs no more queries than a bare ``SELECT 1``)."""
     started = time.perf_counter()
     try:
-        db.execute(text("SELECT 1"))
+        value = db.scalar(select(AppSetting.value).where(AppSetting.key == setting_key))
     except Exception:
-        return False, time.perf_counter() - started
-    return True, time.perf_counter() - started
+        return False, time.perf_counter() - started, None
+    return True, time.perf_counter() - started, value
 
 
 def database_stats(db: Session, backend: str) -> DatabaseStats:
@@ -121,3 +125,20 @@ def record_vacuum(db: Session) -> int:
         row.value, row.updated_at = str(now), now
     db.flush()
     return now
+
+
+def redis_reachable(url: str) -> bool:
+    """Whether the Redis at ``url`` answers a PING (quickly: health checks must not hang)."""
+    import redis
+
+    client = redis.Redis.from_url(
+        url,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+    )
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError, ValueError):
+        return False
+    finally:
+        client.close()

@@ -1,6 +1,7 @@
 """check_task_assignment and check_task_availability (DOMAIN.md "Tasks", CONTRACT.md
 section 8 "Assignment check"). Overlaps and overload are reported, never enforced: a
-supervisor may overbook knowingly."""
+supervisor may overbook knowingly. Time off in the person's calendar is the exception:
+someone away cannot take the task (``can_assign`` false, the time off in ``conflicts``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from rpma.core.errors import NotFound
-from rpma.domains.settings.service import get_setting
+from rpma.domains.settings.service import WORKING_HOURS_START_KEY, get_setting
+from rpma.domains.settings.service import working_hours as settings_working_hours
 from rpma.domains.tasks.models import Task
 from rpma.domains.tasks.schemas import AssignmentCheckResponse, AvailabilityCheckResponse
 from rpma.domains.tasks.service import TaskService
@@ -51,8 +53,13 @@ def booked_minutes(task: Task) -> int:
 
 
 def working_hours(db: Session) -> tuple[int, int]:
-    """The shop's working day in minutes: the setting (``{"start": "08:00", "end":
-    "18:00"}``, ``["08:00", "18:00"]`` or ``"08:00-18:00"``), else 08:00 to 18:00."""
+    """The shop's working day in minutes, the same for this check and the calendar's:
+    the settings domain's ``general.working_hours_start``/``_end`` when set, else the
+    setting ``general.working_hours`` (``{"start": "08:00", "end": "18:00"}``,
+    ``["08:00", "18:00"]`` or ``"08:00-18:00"``), else 08:00 to 18:00."""
+    if get_setting(db, WORKING_HOURS_START_KEY) is not None:
+        start_time, end_time = settings_working_hours(db)
+        return start_time.hour * 60 + start_time.minute, end_time.hour * 60 + end_time.minute
     value: Any = get_setting(db, WORKING_HOURS_KEY)
     pair: tuple[Any, Any] | None = None
     if isinstance(value, dict):
@@ -87,6 +94,9 @@ def check_assignment(service: TaskService, task_id: str, user_id: str) -> Assign
         )
     if task.scheduled_date is None:
         return AssignmentCheckResponse(can_assign=True, conflicts=[])
+    # Imported here: the calendar domain builds on the tasks domain, not the reverse.
+    from rpma.domains.calendar.conflicts import for_assignment
+
     conflicts: list[str] = []
     others = service.tasks.open_tasks_of(user.id, task.scheduled_date, except_id=task.id)
     mine = window(task)
@@ -98,16 +108,20 @@ def check_assignment(service: TaskService, task_id: str, user_id: str) -> Assign
                 f"Overlaps task {other.task_number} ({other.title}) from "
                 f"{hhmm(theirs[0])} to {hhmm(theirs[1])} on {task.scheduled_date}"
             )
-    # Calendar events of the person (time off, meetings) join here once the calendar
-    # domain exists (issue [5/8]).
+    # The person's calendar: overlapping events are conflicts, time off makes them
+    # unavailable, events fill the day (clipped to the working hours).
+    calendar, on_time_off, event_minutes = for_assignment(
+        service.db, user.id, who, task.scheduled_date, mine
+    )
+    conflicts += calendar
     start, end = working_hours(service.db)
-    booked = booked_minutes(task) + sum(booked_minutes(o) for o in others)
+    booked = booked_minutes(task) + sum(booked_minutes(o) for o in others) + event_minutes
     if booked > end - start:
         conflicts.append(
             f"Day overloaded: {booked} minutes booked on {task.scheduled_date}, over the "
             f"working hours {hhmm(start)}-{hhmm(end)} ({end - start} minutes)"
         )
-    return AssignmentCheckResponse(can_assign=True, conflicts=conflicts)
+    return AssignmentCheckResponse(can_assign=not on_time_off, conflicts=conflicts)
 
 
 def active_intervention(db: Session, task_id: str) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from rpma.core.context import CommandContext
 from rpma.core.events import Event
 from rpma.core.pagination import Pagination
 from rpma.core.parsing import parse
+from rpma.domains.settings.service import shop_today
 from rpma.domains.tasks.assignment import check_assignment, check_availability
 from rpma.domains.tasks.csv_io import export_csv, import_csv
 from rpma.domains.tasks.schemas import (
@@ -64,7 +65,7 @@ def service_for(ctx: CommandContext) -> TaskService:
 
 # task_crud ---------------------------------------------------------------------------------
 def _one(service: TaskService, task: Any) -> TaskResponse:
-    return TaskResponse(task=TaskOut.of(task))
+    return TaskResponse(task=TaskOut.of(task, shop_today(service.db)))
 
 
 def _create(service: TaskService, req: TaskCrudRequest) -> TaskResponse:
@@ -86,7 +87,8 @@ def _delete(service: TaskService, req: TaskCrudRequest) -> TaskResponse:
 
 def _list(service: TaskService, req: TaskCrudRequest) -> TaskResponse:
     tasks, info = service.list_page(req.filters, req.pagination or Pagination())
-    return TaskResponse(tasks=[TaskOut.of(t) for t in tasks], pagination=info)
+    today = shop_today(service.db)
+    return TaskResponse(tasks=[TaskOut.of(t, today) for t in tasks], pagination=info)
 
 
 def _statistics(service: TaskService, req: TaskCrudRequest) -> TaskResponse:
@@ -144,7 +146,7 @@ def edit_task(ctx: CommandContext, req: EditTaskRequest) -> TaskOut:
     """Change a task's fields (`data`), with the rules of `task_crud` Update; answers
     the task."""
     data = parse(TaskUpdateData, {**req.data, "id": req.task_id}, "data")
-    return TaskOut.of(service_for(ctx).update(data))
+    return TaskOut.of(service_for(ctx).update(data), shop_today(ctx.db))
 
 
 @command(
@@ -159,7 +161,7 @@ def delay_task(ctx: CommandContext, req: DelayTaskRequest) -> TaskOut:
     """Reschedule a task to a date after today with a `reason` (1 to 500 characters),
     recorded in the task history; `additional_notes` are added to the task's notes. A
     completed, cancelled or archived task cannot be delayed."""
-    return TaskOut.of(service_for(ctx).delay(req))
+    return TaskOut.of(service_for(ctx).delay(req), shop_today(ctx.db))
 
 
 @command(

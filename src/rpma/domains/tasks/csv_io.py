@@ -20,8 +20,9 @@ from pydantic import ValidationError
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError
 
-from rpma.core.clock import clock, from_ms
+from rpma.core.clock import from_ms
 from rpma.core.errors import AppError, ValidationFailed
+from rpma.domains.settings.service import shop_today
 from rpma.domains.tasks import history
 from rpma.domains.tasks.models import Task
 from rpma.domains.tasks.numbers import reserve_numbers
@@ -105,7 +106,7 @@ def export_csv(service: TaskService, query: TaskQuery | None, *, with_client: bo
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     statement = service.tasks.export_rows(query, with_client=with_client)
-    today = clock.now().date()
+    today = shop_today(service.db)
     for row in service.db.execute(statement.execution_options(yield_per=_YIELD_PER)):
         values = row._mapping
         writer.writerow(

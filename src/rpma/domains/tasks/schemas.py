@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 from rpma.core.clock import clock
 from rpma.core.commands import ActionRequest, IpcRequest
 from rpma.core.pagination import PageInfo, Pagination
-from rpma.core.validation import FieldValidationError, clean_text
+from rpma.core.validation import FieldValidationError, clean_text, text_field
 from rpma.domains.tasks.models import Task
 from rpma.domains.tasks.status import CLOSED, TaskPriority, TaskStatus
 
@@ -81,25 +81,6 @@ def _id(value: str) -> str:
     if _CONTROL_RE.search(value):
         raise _invalid("an id holds no control characters")
     return _encodable(value, "the id")
-
-
-def _text(max_length: int, label: str, *, required: bool = False) -> AfterValidator:
-    """Verbatim text (control characters dropped, ends trimmed) refused when too long;
-    empty optional text is no text (None)."""
-
-    def check(value: str) -> str | None:
-        _encodable(value, label)
-        try:
-            cleaned = clean_text(value, max_length, field=label)
-        except FieldValidationError as exc:
-            raise _invalid(exc.message) from None
-        if not cleaned:
-            if required:
-                raise _invalid(f"{label} is required")
-            return None
-        return cleaned
-
-    return AfterValidator(check)
 
 
 def _date(value: Any) -> Any:
@@ -165,19 +146,19 @@ def _unique(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(v for v in values if v))
 
 
-Title = Annotated[str, _text(200, "title")]
-Plate = Annotated[str, _text(20, "vehicle_plate", required=True)]
-Make = Annotated[str, _text(64, "vehicle_make")]
-Model = Annotated[str, _text(64, "vehicle_model")]
-Color = Annotated[str, _text(32, "vehicle_color")]
-Description = Annotated[str, _text(5000, "description")]
-Notes = Annotated[str, _text(10_000, "notes")]
-Reason = Annotated[str, _text(500, "reason", required=True)]
-OptionalReason = Annotated[str, _text(500, "reason")]
+Title = Annotated[str, text_field(200, "title")]
+Plate = Annotated[str, text_field(20, "vehicle_plate", required=True)]
+Make = Annotated[str, text_field(64, "vehicle_make")]
+Model = Annotated[str, text_field(64, "vehicle_model")]
+Color = Annotated[str, text_field(32, "vehicle_color")]
+Description = Annotated[str, text_field(5000, "description")]
+Notes = Annotated[str, text_field(10_000, "notes")]
+Reason = Annotated[str, text_field(500, "reason", required=True)]
+OptionalReason = Annotated[str, text_field(500, "reason")]
 Vin = Annotated[str, AfterValidator(_vin)]
 Year = Annotated[int, AfterValidator(_year)]
 Zone = Annotated[str, AfterValidator(_zone)]
-Tag = Annotated[str, _text(50, "tag")]
+Tag = Annotated[str, text_field(50, "tag")]
 Time = Annotated[str, AfterValidator(_time)]
 Minutes = Annotated[int, Field(ge=1, le=1440)]
 Day = Annotated[date, BeforeValidator(_date)]
@@ -292,7 +273,7 @@ class DelayTaskRequest(IpcRequest):
     task_id: Id
     new_scheduled_date: Day
     reason: Reason
-    additional_notes: Annotated[str, _text(2000, "additional_notes")] | None = None
+    additional_notes: Annotated[str, text_field(2000, "additional_notes")] | None = None
 
 
 class TaskIdRequest(IpcRequest):
@@ -351,8 +332,9 @@ class TaskOut(BaseModel):
     version: int
 
     @classmethod
-    def of(cls, task: Task, today: date | None = None) -> TaskOut:
-        today = today or clock.now().date()
+    def of(cls, task: Task, today: date) -> TaskOut:
+        """``today`` is the shop's day (``settings.service.shop_today``): it decides
+        ``is_overdue``."""
         return cls(
             **{name: getattr(task, name) for name in cls.model_fields if name != "is_overdue"},
             is_overdue=is_overdue(task.scheduled_date, task.status, today),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from rpma.core.events import Event
 from rpma.core.pagination import PageInfo, Pagination
 from rpma.core.permissions import STAFF, Role
 from rpma.core.services import Services
+from rpma.domains.settings.service import shop_day_start, shop_today
 from rpma.domains.tasks import history
 from rpma.domains.tasks.models import Task
 from rpma.domains.tasks.numbers import reserve_numbers
@@ -125,10 +126,9 @@ class TaskService:
         return tasks, info
 
     def statistics(self, query: TaskQuery | None) -> TaskStatistics:
-        now = clock.now()
-        today = now.date()
-        week_start = datetime.combine(today - timedelta(days=today.weekday()), datetime.min.time())
-        month_start = datetime.combine(today.replace(day=1), datetime.min.time())
+        today = shop_today(self.db)
+        week_start = shop_day_start(self.db, today - timedelta(days=today.weekday()))
+        month_start = shop_day_start(self.db, today.replace(day=1))
         by_status = dict.fromkeys(STATUSES, 0) | self.tasks.count_by(Task.status, query)
         by_priority = dict.fromkeys(PRIORITIES, 0) | self.tasks.count_by(Task.priority, query)
         overdue, this_week, this_month = self.tasks.time_figures(
@@ -323,7 +323,7 @@ class TaskService:
             raise ValidationFailed(
                 message=f"A {task.status} task cannot be rescheduled", status=task.status
             )
-        today = clock.now().date()
+        today = shop_today(self.db)
         new = req.new_scheduled_date
         if new <= today:
             raise invalid("new_scheduled_date", f"{new} is not in the future (today is {today})")
@@ -367,7 +367,7 @@ class TaskService:
         if task.status == "draft":
             path = ["scheduled", "in_progress"]
             if task.scheduled_date is None:
-                task.scheduled_date = clock.now().date()
+                task.scheduled_date = shop_today(self.db)
         return self._follow(task, path, reason)
 
     def pause_work(self, task_id: str, reason: str) -> Task:
@@ -446,10 +446,14 @@ class TaskService:
         self.db.flush()
 
     def emit(self, task_id: str, updates: dict[str, Any]) -> None:
+        data = {"task_id": task_id, "updates": {k: plain(v) for k, v in updates.items()}}
+        event = Event(type=EVENT_TYPE, data=data, meta={"actor_id": self.actor_id})
+        # In-transaction hooks (notifications) write with the change; their events follow.
+        follow_ups = self.services.events.written(self.db, event)
         if self._publish is None:
             return
-        data = {"task_id": task_id, "updates": {k: plain(v) for k, v in updates.items()}}
-        self._publish(Event(type=EVENT_TYPE, data=data))
+        for item in (event, *follow_ups):
+            self._publish(item)
 
 
 def created_fields(task: Task) -> dict[str, Any]:

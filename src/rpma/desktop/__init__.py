@@ -1,0 +1,1 @@
+"""The desktop shell: a native window (pywebview) around the local server."""

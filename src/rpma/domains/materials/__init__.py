@@ -1,0 +1,1 @@
+"""Materials and the stock ledger (DOMAIN.md "Materials and stock"; docs/MATERIALS.md)."""

@@ -1,0 +1,1 @@
+"""Navigation: each user's current page and back/forward history, kept across restarts."""

@@ -1,0 +1,1 @@
+"""Notifications: email, SMS and in-app, delivered through a durable outbox."""

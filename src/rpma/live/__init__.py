@@ -1,0 +1,1 @@
+"""Live updates: the /ws hub (docs/LIVE.md)."""

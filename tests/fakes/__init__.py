@@ -1,0 +1,1 @@
+"""Real local servers that speak outside services' protocols, for the tests."""
