@@ -983,7 +983,10 @@ def test_the_filtered_list_uses_an_index(server: LiveServer, admin: IpcClient) -
                 plan = "\n".join(str(row[0]) for row in rows)
                 conn.exec_driver_sql("RESET enable_seqscan")
                 assert "Seq Scan on tasks" not in plan, plan
-                assert index in plan, plan
+                # On an empty table every index costs the same, and the planner may
+                # prefer the statistics' partial covering index (it holds every live
+                # task): either way no row is read without an index.
+                assert index in plan or "ix_tasks_live_stats" in plan, plan
 
 
 def test_reads_do_not_wait_for_a_writer(server: LiveServer, admin: IpcClient) -> None:

@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import msgpack
+import orjson
 
 from .errors import TransportError, error_from_envelope
 
@@ -48,7 +49,7 @@ def decode_body(content: bytes, content_type: str | None, *, status: int | None 
     """Parse a response body by its declared type; anything unparsable is a TransportError."""
     is_msgpack = content_type is not None and "msgpack" in content_type.lower()
     try:
-        return unpack(content) if is_msgpack else json.loads(content)
+        return unpack(content) if is_msgpack else orjson.loads(content)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         # A proxy's HTML error page or a truncated body lands here.
         snippet = content[:200].decode("utf-8", "replace")
@@ -62,7 +63,7 @@ def decode_compressed(data: Any) -> Any:
     try:
         # MessagePack can carry the gzip bytes without the base64 layer.
         raw = data if isinstance(data, bytes) else base64.b64decode(data, validate=True)
-        return json.loads(gzip.decompress(raw))
+        return orjson.loads(gzip.decompress(raw))
     except (TypeError, ValueError, binascii.Error, OSError, EOFError, zlib.error) as exc:
         raise TransportError(f"corrupt compressed payload: {exc}") from exc
 

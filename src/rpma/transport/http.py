@@ -59,7 +59,7 @@ def render(outcome: Outcome, *, msgpack: bool) -> Response:
             headers=headers,
         )
     return Response(
-        envelope.dumps_json(envelope.json_safe(outcome.body)),
+        envelope.dumps_json(outcome.body),
         status_code=outcome.status,
         media_type=envelope.JSON_TYPE,
         headers=headers,

@@ -70,7 +70,7 @@ class IpcSocket:
                 if binary:
                     await self.websocket.send_bytes(envelope.pack(frame))
                 else:
-                    text = envelope.dumps_json(envelope.json_safe(frame)).decode()
+                    text = envelope.dumps_json(frame).decode()
                     await self.websocket.send_text(text)
         except (WebSocketDisconnect, RuntimeError):
             # The client hung up before its answer was ready: nobody left to tell.

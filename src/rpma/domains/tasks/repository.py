@@ -195,31 +195,31 @@ class TaskRepository:
         return statement.where(*self.conditions(query)).order_by(*self.order_by(query))
 
     # Statistics ----------------------------------------------------------------------------
-    def count_by(self, column: Any, query: TaskQuery | None) -> dict[str, int]:
-        rows = self.db.execute(
-            select(column, func.count())
-            .where(*self.conditions(query), column.is_not(None))
-            .group_by(column)
-        )
-        return {str(key): int(n) for key, n in rows}
-
-    def time_figures(
+    def statistics_groups(
         self, query: TaskQuery | None, today: date, week_start_ms: int, month_start_ms: int
-    ) -> tuple[int, int, int]:
-        """(overdue, completed this week, completed this month) in one pass."""
+    ) -> list[tuple[str, str, str | None, int, int, int, int]]:
+        """One pass over the matching tasks, grouped by (status, priority, technician):
+        (status, priority, technician_id, count, overdue, completed this week, completed
+        this month). With ``ix_tasks_live_stats`` the pass reads only that index."""
 
         def counted(condition: ColumnElement[bool]) -> Any:
             return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
         overdue = and_(Task.scheduled_date < today, Task.status.not_in(sorted(CLOSED)))
-        row = self.db.execute(
+        rows = self.db.execute(
             select(
+                Task.status,
+                Task.priority,
+                Task.technician_id,
+                func.count(),
                 counted(overdue),
                 counted(Task.completed_at >= week_start_ms),
                 counted(Task.completed_at >= month_start_ms),
-            ).where(*self.conditions(query))
-        ).one()
-        return int(row[0]), int(row[1]), int(row[2])
+            )
+            .where(*self.conditions(query))
+            .group_by(Task.status, Task.priority, Task.technician_id)
+        )
+        return [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), int(r[6])) for r in rows]
 
     # Assignment ---------------------------------------------------------------------------
     def open_tasks_of(self, user_id: str, day: date, *, except_id: str) -> list[Task]:
