@@ -73,3 +73,19 @@ def test_auth_calls_are_limited_per_address(limited: LiveServer, anon: IpcClient
     assert snapshot(limited.services) == before
     # Commands outside the auth class are not counted against it.
     assert anon.call("health_check")["status"] == "healthy"
+
+
+def test_an_unreachable_redis_counts_in_the_process(tmp_path: Path) -> None:
+    """Redis down must not fail every command: the limit then holds per process."""
+    from rpma.core.commands import RateClass
+    from rpma.core.errors import RateLimited
+
+    settings = fast_settings(tmp_path).model_copy(
+        update={"redis_url": "redis://127.0.0.1:1/0", "rate_limit_upload": "2/minute"}
+    )
+    limiter = RateLimiter(settings)
+    limiter.enabled = True
+    limiter.hit(RateClass.UPLOAD, "user-1")
+    limiter.hit(RateClass.UPLOAD, "user-1")
+    with pytest.raises(RateLimited):
+        limiter.hit(RateClass.UPLOAD, "user-1")

@@ -153,6 +153,18 @@ def test_revoked_session_stops_receiving(
     wait_until(lambda: hub_of(server).connected_clients == 0, "the connection to go")
 
 
+def test_a_revocation_closes_the_connection_at_once(
+    server: LiveServer, role_clients: dict[str, IpcClient], live_config: LiveConfig
+) -> None:
+    """No wait for the periodic check: the commit that ends the session wakes it."""
+    live_config.revalidate_seconds = 3600
+    viewer = open_live(server.url, role_clients["viewer"].token)
+    welcomed(viewer)
+    role_clients["viewer"].call("auth_logout", {"token": role_clients["viewer"].token})
+    code, _reason = close_of(viewer)
+    assert code == CLOSE_AUTH
+
+
 def test_a_role_change_applies_to_open_connections(
     server: LiveServer, role_clients: dict[str, IpcClient], live_config: LiveConfig
 ) -> None:

@@ -8,6 +8,8 @@ PostgreSQL goes through psycopg 3.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Integer, MetaData, String, create_engine, event
@@ -17,6 +19,8 @@ from sqlalchemy.pool import StaticPool
 
 from rpma.config import Settings
 from rpma.core.metrics import ServerMetrics
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from rpma.core.cache import TableVersions
@@ -93,6 +97,17 @@ def make_engine(url: str, settings: Settings) -> Engine:
     )
 
 
+_COMMIT_NOTES = "rpma_commit_notes"
+# What a committed transaction did that other parts react to (``Database.on_committed``).
+SESSIONS_CHANGED = "sessions_changed"  # a session revoked, a role changed, an account off
+
+
+def note_for_commit(db: Session, note: str) -> None:
+    """Tell ``Database.on_committed`` listeners about this transaction once it commits
+    (nothing is said if it rolls back)."""
+    db.info.setdefault(_COMMIT_NOTES, set()).add(note)
+
+
 class Database:
     """One engine, two session factories: reads, and writes (BEGIN IMMEDIATE on SQLite)."""
 
@@ -106,11 +121,39 @@ class Database:
         write_engine = self.engine.execution_options(rpma_write=True)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._writer = sessionmaker(bind=write_engine, expire_on_commit=False)
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self._install_commit_notes()
+
+    def on_committed(self, note: str, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after each commit that noted ``note``; answers how to stop."""
+        self._listeners.setdefault(note, []).append(listener)
+        return lambda: self._listeners.get(note, []).remove(listener)
+
+    def _install_commit_notes(self) -> None:
+        for factory in (self._writer, self._reader):
+
+            @event.listens_for(factory, "after_commit")
+            def after_commit(session: Session) -> None:
+                for note in session.info.pop(_COMMIT_NOTES, ()):
+                    for listener in list(self._listeners.get(note, ())):
+                        try:
+                            listener()
+                        except Exception:  # the commit stands; a listener must not undo it
+                            log.exception("commit listener for %s failed", note)
+
+            @event.listens_for(factory, "after_rollback")
+            def after_rollback(session: Session) -> None:
+                session.info.pop(_COMMIT_NOTES, None)
 
     def track_writes(self, versions: TableVersions) -> None:
         """Let the application cache see which tables each commit wrote."""
         versions.track(self._writer)
         versions.track(self._reader)
+
+    @property
+    def session_factories(self) -> tuple[sessionmaker[Session], ...]:
+        """Both factories, for listeners that must see every session (sync capture)."""
+        return (self._writer, self._reader)
 
     def session(self, *, write: bool) -> Session:
         return (self._writer if write else self._reader)()

@@ -6,16 +6,21 @@ several server processes share one count.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 from limits import RateLimitItem, parse
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 
 from rpma.config import Settings
 from rpma.core.commands import RateClass
 from rpma.core.errors import RateLimited
+
+log = logging.getLogger(__name__)
 
 
 class RateLimiter:
@@ -30,15 +35,25 @@ class RateLimiter:
         }
         self._storage = storage_from_string(settings.redis_url or "memory://")
         self._limiter = MovingWindowRateLimiter(self._storage)
+        # While a configured Redis is unreachable, count in this process instead: the
+        # limits then hold per process (looser), and no command fails because of it.
+        self._fallback = MovingWindowRateLimiter(storage_from_string("memory://"))
 
     def hit(self, rate_class: RateClass, key: str) -> None:
         """Count one call of ``key`` in ``rate_class``; refuse it once over the limit."""
         if not self.enabled:
             return
         item = self._items[rate_class]
-        if self._limiter.hit(item, rate_class.value, key):
+        limiter = self._limiter
+        try:
+            allowed = limiter.hit(item, rate_class.value, key)
+        except (RedisError, StorageError, OSError):
+            log.warning("rate limits counted in this process: Redis is unreachable")
+            limiter = self._fallback
+            allowed = limiter.hit(item, rate_class.value, key)
+        if allowed:
             return
-        stats = self._limiter.get_window_stats(item, rate_class.value, key)
+        stats = limiter.get_window_stats(item, rate_class.value, key)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(
             retry_after,
@@ -49,3 +64,4 @@ class RateLimiter:
 
     def reset(self) -> None:
         self._storage.reset()
+        self._fallback.storage.reset()

@@ -24,6 +24,7 @@ import anyio.to_thread
 import redis
 
 from rpma.core.context import Principal
+from rpma.core.db import SESSIONS_CHANGED
 from rpma.core.errors import AppError, ConfigurationError
 from rpma.core.events import Event
 from rpma.live.config import CLOSE_AUTH, CLOSE_GOING_AWAY, CLOSE_SLOW, LiveConfig
@@ -74,6 +75,7 @@ class LiveHub:
         self._replay: deque[LiveMessage] = deque(maxlen=self.config.replay_size)
         self._last_id = 0
         self._unsubscribe: Callable[[], None] | None = None
+        self._unwatch_sessions: Callable[[], None] | None = None
         self._revalidator: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         services.live = self  # read through hub_for()
@@ -92,10 +94,18 @@ class LiveHub:
                 # then reach only this process's clients, with this process's ids.
                 log.exception("Redis unreachable: live updates stay within this process")
         self._unsubscribe = self.services.events.subscribe(self.publish)
+        # A session revoked or a role changed in this process: check at once rather than
+        # at the next periodic pass (other processes still find out within that period).
+        self._unwatch_sessions = self.services.db.on_committed(
+            SESSIONS_CHANGED, self.revalidate_soon
+        )
         self._wake = asyncio.Event()
         self._revalidator = asyncio.create_task(self._revalidate_forever())
 
     async def stop(self) -> None:
+        if self._unwatch_sessions is not None:
+            self._unwatch_sessions()
+            self._unwatch_sessions = None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

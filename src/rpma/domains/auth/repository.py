@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from rpma.core.db import SESSIONS_CHANGED, note_for_commit
 from rpma.domains.auth.models import AuthSession
 
 
@@ -25,8 +26,10 @@ class SessionRepository:
             session.revoked_at = now_ms
             session.revoke_reason = reason
             self.db.flush()
+            note_for_commit(self.db, SESSIONS_CHANGED)
 
     def revoke_by_id(self, session_id: str, now_ms: int, reason: str) -> None:
+        note_for_commit(self.db, SESSIONS_CHANGED)
         self.db.execute(
             update(AuthSession)
             .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
@@ -48,6 +51,7 @@ class SessionRepository:
         return bool(getattr(result, "rowcount", 0) == 1)
 
     def revoke_all_for_user(self, user_id: str, now_ms: int, reason: str) -> int:
+        note_for_commit(self.db, SESSIONS_CHANGED)
         result = self.db.execute(
             update(AuthSession)
             .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from rpma.core.clock import clock
 from rpma.core.commands import IpcRequest
 from rpma.core.context import ClientInfo, Principal
+from rpma.core.db import SESSIONS_CHANGED, note_for_commit
 from rpma.core.errors import AuthorizationError, NotFound
 from rpma.domains.auth.models import AuthSession
 from rpma.domains.auth.repository import SessionRepository
@@ -73,6 +74,7 @@ def end_user_sessions(db: Session, user_id: str, reason: str, *, keep: str | Non
     now = clock.now_ms()
     if keep is None:
         return SessionRepository(db).revoke_all_for_user(user_id, now, reason)
+    note_for_commit(db, SESSIONS_CHANGED)  # open /ws connections are checked at once
     result = db.execute(
         update(AuthSession)
         .where(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from rpma.core.clock import clock
 from rpma.core.context import ClientInfo, Principal
+from rpma.core.db import SESSIONS_CHANGED, note_for_commit
 from rpma.core.errors import AuthenticationError, AuthorizationError, NotFound, ValidationFailed
 from rpma.core.pagination import PageInfo, Pagination
 from rpma.core.permissions import Role
@@ -137,6 +138,7 @@ class UserService:
             self._keep_an_admin(user, "demoted")
         user.role = role.value
         self._touch(user)
+        note_for_commit(self.db, SESSIONS_CHANGED)  # open /ws connections take the new role
         self._event(
             EventType.ROLE_CHANGED,
             f"Role of {user.email} changed from {old.value} to {role.value}",
