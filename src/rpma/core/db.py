@@ -9,7 +9,9 @@ PostgreSQL goes through psycopg 3.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Integer, MetaData, String, create_engine, event
@@ -122,6 +124,8 @@ class Database:
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._writer = sessionmaker(bind=write_engine, expire_on_commit=False)
         self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self._write_lock = threading.Lock()
+        self._busy_timeout_s = settings.sqlite_busy_timeout_ms / 1000
         self._install_commit_notes()
 
     def on_committed(self, note: str, listener: Callable[[], None]) -> Callable[[], None]:
@@ -154,6 +158,23 @@ class Database:
     def session_factories(self) -> tuple[sessionmaker[Session], ...]:
         """Both factories, for listeners that must see every session (sync capture)."""
         return (self._writer, self._reader)
+
+    @contextmanager
+    def write_turn(self, write: bool) -> Iterator[None]:
+        """On SQLite, this process's writers queue on a lock before BEGIN IMMEDIATE.
+        A waiting writer then starts the moment the previous one commits, where SQLite's
+        busy handler would sleep and poll (the p99 of concurrent consumptions was 10x
+        their p50). After the busy timeout the writer goes ahead and SQLite decides, as
+        before; other processes (the CLI) still meet only SQLite's lock."""
+        if not (write and self.is_sqlite):
+            yield
+            return
+        acquired = self._write_lock.acquire(timeout=self._busy_timeout_s)
+        try:
+            yield
+        finally:
+            if acquired:
+                self._write_lock.release()
 
     def session(self, *, write: bool) -> Session:
         return (self._writer if write else self._reader)()

@@ -139,7 +139,9 @@ class Dispatcher:
         payload = {k: v for k, v in args.items() if k not in ENVELOPE_KEYS}
         rule = self._rule(cmd, payload)
         action = payload.get("action") if isinstance(payload.get("action"), str) else None
-        with self.services.db.session(write=cmd.writes_for(action)) as db:
+        writes = cmd.writes_for(action)
+        database = self.services.db
+        with database.write_turn(writes), database.session(write=writes) as db:
             ctx = CommandContext(
                 db=db,
                 services=self.services,

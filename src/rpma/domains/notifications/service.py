@@ -91,6 +91,12 @@ class NotificationService:
         self.repo = NotificationRepository(db)
         self._config: NotificationConfig | None = None
         self._config_loaded = False
+        # Read once per service: automatic notifications reuse one service for a whole
+        # transaction (a bulk import), where a missing row would be asked for again
+        # and again (the session's identity map keeps only the rows that exist).
+        self._templates: dict[str, templates.Template] = {}
+        self._company_name: str | None = None
+        self._preferences: dict[str, dict[tuple[str, str, str], bool]] = {}
 
     @property
     def config(self) -> NotificationConfig | None:
@@ -100,10 +106,19 @@ class NotificationService:
 
     # Templates ------------------------------------------------------------------------
     def template(self, kind: str) -> templates.Template:
-        row = self.repo.template(kind)
-        if row is None:
-            return templates.DEFAULTS[kind]
-        return templates.Template(row.subject, row.body_text, row.body_html)
+        if kind not in self._templates:
+            row = self.repo.template(kind)
+            self._templates[kind] = (
+                templates.DEFAULTS[kind]
+                if row is None
+                else templates.Template(row.subject, row.body_text, row.body_html)
+            )
+        return self._templates[kind]
+
+    def stored_preferences(self, user_id: str) -> dict[tuple[str, str, str], bool]:
+        if user_id not in self._preferences:
+            self._preferences[user_id] = self.repo.preferences([user_id])
+        return self._preferences[user_id]
 
     def list_templates(self) -> list[TemplateOut]:
         stored = self.repo.templates()
@@ -152,7 +167,9 @@ class NotificationService:
         self, kind: str, variables: dict[str, str], recipient_name: str
     ) -> templates.Rendered:
         template = self.template(kind)
-        values = {"company_name": company_name(self.db), "recipient_name": recipient_name}
+        if self._company_name is None:
+            self._company_name = company_name(self.db)
+        values = {"company_name": self._company_name, "recipient_name": recipient_name}
         values.update(variables)
         templates.check_variables(kind, template, values)
         return templates.render(template, values)

@@ -371,7 +371,7 @@ class Importer:
 
     def _created(self, task: Task) -> None:
         self.outcome.imported += 1
-        self.service.emit(task.id, created_fields(task))
+        self.service.emit(task.id, created_fields(task), bulk=True)
 
 
 def import_csv(service: TaskService, csv_data: str, update_existing: bool) -> BulkImportResponse:

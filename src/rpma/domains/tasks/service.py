@@ -455,9 +455,12 @@ class TaskService:
         task.version = (task.version or 0) + 1
         self.db.flush()
 
-    def emit(self, task_id: str, updates: dict[str, Any]) -> None:
+    def emit(self, task_id: str, updates: dict[str, Any], *, bulk: bool = False) -> None:
+        """``bulk``: part of a CSV import, which sends no notifications (a job book of
+        past work must not mail every client nor flood the technicians' inboxes)."""
         data = {"task_id": task_id, "updates": {k: plain(v) for k, v in updates.items()}}
-        event = Event(type=EVENT_TYPE, data=data, meta={"actor_id": self.actor_id})
+        meta = {"actor_id": self.actor_id, "bulk": bulk}
+        event = Event(type=EVENT_TYPE, data=data, meta=meta)
         # In-transaction hooks (notifications) write with the change; their events follow.
         follow_ups = self.services.events.written(self.db, event)
         if self._publish is None:
