@@ -426,9 +426,9 @@ def section(results: Results) -> str:
         f"each waits about {per_call_ms:.0f} ms per call at this rate (p50 "
         f"{c.p(0.5):.0f} ms), far below what a person recording a roll of film "
         f"notices. Writes queue on SQLite's single writer, so the rate does not grow "
-        f"with more technicians, and the tail (p99 {c.p(0.99):.0f} ms) is SQLite's busy "
-        f"handler: a writer that finds the lock taken sleeps and polls rather than "
-        f"queues (the same effect as in the jobbook section)."
+        f"with more technicians; the server's writers take turns on one lock "
+        f"(`Database.write_turn`) rather than SQLite's sleep-and-poll busy handler, "
+        f"which keeps the tail (p99 {c.p(0.99):.0f} ms) near the median."
     )
     parts = [
         "## Materials: consumption throughput",
