@@ -23,7 +23,7 @@ def test_version() -> None:
 def test_migrate_creates_the_database(cli_env: Path) -> None:
     result = runner.invoke(app, ["migrate"])
     assert result.exit_code == 0, result.output
-    assert "revision 0009" in result.output
+    assert "revision 0010" in result.output
     assert (cli_env / "rpma.db").exists()
 
 

@@ -16,7 +16,7 @@ from rpma.core.db import Base, Database
 from rpma.models import load_models
 from tests.conftest import BACKENDS, _create_pg_database, _drop_pg_database, fast_settings
 
-HEAD = "0009"
+HEAD = "0010"
 
 
 @pytest.fixture(params=BACKENDS)

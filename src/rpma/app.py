@@ -21,6 +21,8 @@ from rpma.domains.auth.service import SessionAuthenticator
 from rpma.domains.notifications import automatic as notification_hooks
 from rpma.domains.notifications import worker as outbox_worker
 from rpma.domains.security import service as security
+from rpma.domains.sync import capture as sync_capture
+from rpma.domains.sync import worker as sync_worker
 from rpma.live.hub import LiveHub
 from rpma.openapi import build_openapi
 from rpma.transport import http, live, ws
@@ -36,6 +38,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     services.authenticator = SessionAuthenticator(services)
     services.security_recorder = security.record
     notification_hooks.install(services)  # outbox rows commit with task changes
+    sync_capture.install(services)  # sync_queue rows commit with every synced change
     if migrate:
         migrations.upgrade(services.db.engine)
     return services
@@ -51,7 +54,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
         outbox = outbox_worker.start(services)  # delivers what an earlier run left queued
+        sync_worker.start_if_configured(services)
         yield
+        sync_worker.shutdown(services)
         if outbox is not None:
             outbox.close()
         await hub.stop()

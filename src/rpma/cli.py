@@ -255,6 +255,11 @@ def demo(
             f"{sum(result.interventions.values())} interventions ({states}) "
             f"with {result.photos} photos."
         )
+    if result.materials or result.calendar_events:
+        console.print(
+            f"{result.materials} materials with their stock ledger, "
+            f"{result.calendar_events} calendar events."
+        )
     if owner is not None:
         console.print(f"Sign in as [bold]owner@demo.rpma[/] with [bold]{DEMO_PASSWORD}[/].")
     console.print(f"Demo technicians sign in with [bold]{DEMO_PASSWORD}[/] too.")

@@ -66,6 +66,20 @@ class Settings(BaseSettings):
     notification_provider_timeout_seconds: float = Field(default=10.0, gt=0)
     # A claimed row returns to the queue if its worker has not answered by then.
     notification_lease_seconds: float = Field(default=300.0, gt=0)
+    # Sync (docs/SYNC.md): the central RPMA server this machine pushes to and pulls from
+    # (None: no central server, this machine works alone or is itself the central).
+    sync_url: str | None = None
+    # The credential issued by the central's sync_issue_token; never logged or returned.
+    sync_token: str | None = Field(default=None, repr=False)
+    sync_interval_seconds: float = Field(default=300.0, gt=0)
+    sync_batch_size: int = Field(default=100, ge=1, le=1000)
+    sync_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Start the background service with the server when sync_url is set.
+    sync_autostart: bool = True
+    # This machine's name in the sync feed; a random id kept in the database by default.
+    sync_node_id: str | None = Field(default=None, min_length=1, max_length=64)
+    # Operations handed out by sync_dequeue_batch return to pending after this long.
+    sync_lease_seconds: float = Field(default=300.0, gt=0)
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -159,6 +159,8 @@ class DemoResult:
     by_status: dict[str, int]
     interventions: dict[str, int] = field(default_factory=dict)  # by status
     photos: int = 0
+    materials: int = 0
+    calendar_events: int = 0
 
 
 Progress = Callable[[str, int], None]
@@ -432,9 +434,9 @@ def build_demo(
         result.photos = done.photos
     from rpma.demo_materials import add_demo_materials  # materials, ledger, consumption
 
-    add_demo_materials(db, size.seed, actor)
+    result.materials = add_demo_materials(db, size.seed, actor)
     from rpma.demo_calendar import add_demo_calendar  # a month of calendar
 
-    add_demo_calendar(db, technicians, size.seed, actor)
+    result.calendar_events = add_demo_calendar(db, technicians, size.seed, actor)
     result.by_status = dict(statuses)
     return result

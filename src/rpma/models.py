@@ -15,6 +15,7 @@ def load_models() -> None:
     import rpma.domains.security.models
     import rpma.domains.settings.models
     import rpma.domains.streams.models
+    import rpma.domains.sync.models
     import rpma.domains.system.models
     import rpma.domains.tasks.models
     import rpma.domains.ui.models

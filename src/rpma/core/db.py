@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +110,22 @@ def note_for_commit(db: Session, note: str) -> None:
     db.info.setdefault(_COMMIT_NOTES, set()).add(note)
 
 
+_STATEMENT_CHANGES = "rpma_statement_changes"
+
+
+def note_statement_change(db: Session, model: type[Any], kind: str, ids: Iterable[str]) -> None:
+    """Rows of ``model`` created (``kind`` "create") or changed ("update") by an INSERT
+    or UPDATE statement rather than through the unit of work, which session events do
+    not see: change capture (sync) reads them at commit."""
+    db.info.setdefault(_STATEMENT_CHANGES, []).append((model, kind, list(ids)))
+
+
+def statement_changes(db: Session) -> list[tuple[type[Any], str, list[str]]]:
+    """What ``note_statement_change`` recorded in this transaction, forgotten once read."""
+    found: list[tuple[type[Any], str, list[str]]] = db.info.pop(_STATEMENT_CHANGES, [])
+    return found
+
+
 class Database:
     """One engine, two session factories: reads, and writes (BEGIN IMMEDIATE on SQLite)."""
 
@@ -148,6 +164,7 @@ class Database:
             @event.listens_for(factory, "after_rollback")
             def after_rollback(session: Session) -> None:
                 session.info.pop(_COMMIT_NOTES, None)
+                session.info.pop(_STATEMENT_CHANGES, None)
 
     def track_writes(self, versions: TableVersions) -> None:
         """Let the application cache see which tables each commit wrote."""

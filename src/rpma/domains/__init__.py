@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "reports.export_commands",
     "reports.handover_commands",
     "notifications.commands",
+    "sync.commands",
 )
 
 

@@ -23,6 +23,7 @@ from .reports import ReportsApi
 from .sessions import SessionsApi
 from .settings import SettingsApi
 from .streams import StreamsApi
+from .sync import SyncApi
 from .system import SystemApi
 from .tasks import TasksApi
 from .ui import UiApi
@@ -46,6 +47,7 @@ __all__ = [
     "SessionsApi",
     "SettingsApi",
     "StreamsApi",
+    "SyncApi",
     "SystemApi",
     "TasksApi",
     "Then",
@@ -71,6 +73,7 @@ class Namespaces(Generic[R]):
         self.sessions = SessionsApi(client)
         self.settings = SettingsApi(client)
         self.streams = StreamsApi(client)
+        self.sync = SyncApi(client)
         self.system = SystemApi(client)
         self.tasks = TasksApi(client)
         self.ui = UiApi(client)

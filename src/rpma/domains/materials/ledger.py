@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from rpma.core.clock import clock
+from rpma.core.db import note_statement_change
 from rpma.domains.materials.errors import (
     InsufficientStock,
     MaterialNotFound,
@@ -100,6 +101,7 @@ class StockLedger:
         ).one_or_none()
         if changed is None:
             raise self._refusal(material_id, total)
+        note_statement_change(self.db, Material, "update", [material_id])
         new_balance, version = changed
         ids = self._write_rows(
             material_id,
@@ -140,6 +142,7 @@ class StockLedger:
         ).scalar_one_or_none()
         if changed is None:  # pragma: no cover - the row lock makes this unreachable
             raise InsufficientStock(message="The stock changed meanwhile; retry")
+        note_statement_change(self.db, Material, "update", [material_id])
         movement = Movement("adjustment", delta, reason)
         ids = self._write_rows(
             material_id,

@@ -21,6 +21,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError
 
 from rpma.core.clock import from_ms
+from rpma.core.db import note_statement_change
 from rpma.core.errors import AppError, ValidationFailed
 from rpma.domains.settings.service import shop_today
 from rpma.domains.tasks import history
@@ -355,6 +356,7 @@ class Importer:
     def _insert(self, tasks: list[Task]) -> None:
         columns = [c.key for c in Task.__table__.columns]
         self.db.execute(insert(Task), [{c: getattr(t, c) for c in columns} for t in tasks])
+        note_statement_change(self.db, Task, "create", [t.id for t in tasks])
         history.record_many(
             self.db,
             (

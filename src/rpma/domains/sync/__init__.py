@@ -1,0 +1,1 @@
+"""Sync between workshop machines and a central RPMA server (docs/SYNC.md)."""
