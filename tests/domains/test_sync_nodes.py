@@ -21,6 +21,7 @@ from sqlalchemy import select
 from rpma.app import build_services, create_app
 from rpma.client import IpcClient
 from rpma.core.clock import clock
+from rpma.core.events import Event
 from rpma.domains.sync import worker
 from rpma.domains.sync.models import SyncQueueEntry
 from rpma.domains.tasks.models import Task
@@ -443,3 +444,31 @@ def test_a_configured_server_syncs_from_the_start(
         thread.join(timeout=10)
         live.services.db.dispose()
     assert worker.running(live.services) is None  # stopped with the server
+
+
+def test_changes_that_arrive_by_sync_are_live_updates(
+    server: LiveServer, admin: IpcClient, nodes: dict[str, Node]
+) -> None:
+    """What a node pushes reaches the central's /ws listeners, and what the node pulls
+    reaches its own, as task_updated events marked as coming from sync."""
+    a = nodes["node-a"]
+    on_central: list[Event] = []
+    on_node: list[Event] = []
+    stop_central = server.services.events.subscribe(on_central.append)
+    stop_node = a.live.services.events.subscribe(on_node.append)
+    try:
+        task = a.admin.tasks.create(SEED_TASK)["task"]
+        a.sync()
+        later()
+        admin.tasks.update(task["id"], {"notes": "wrap the mirrors too"})
+        on_node.clear()
+        a.sync()
+    finally:
+        stop_central()
+        stop_node()
+    pushed = [e for e in on_central if e.data.get("source") == "sync"]
+    assert [(e.type, e.data["task_id"]) for e in pushed] == [("task_updated", task["id"])]
+    assert pushed[0].data["updates"]["title"] == "PPF Installation"
+    pulled = [e for e in on_node if e.data.get("source") == "sync"]
+    assert [(e.type, e.data["task_id"]) for e in pulled] == [("task_updated", task["id"])]
+    assert pulled[0].data["updates"]["notes"] == "wrap the mirrors too"

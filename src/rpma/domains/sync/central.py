@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from rpma.core.clock import clock
 from rpma.core.errors import AuthenticationError, NotFound
+from rpma.core.events import Event
 from rpma.core.services import Services
 from rpma.domains.sync import queue
 from rpma.domains.sync.apply import apply_operations
 from rpma.domains.sync.capture import identity
+from rpma.domains.sync.live import events_for
 from rpma.domains.sync.models import SyncCredential
 from rpma.domains.sync.schemas import (
     IssuedSyncToken,
@@ -78,7 +80,9 @@ def authenticate(db: Session, token: str | None) -> SyncCredential:
 
 def receive_push(
     db: Session, services: Services, token: str | None, req: PushBatchRequest
-) -> PushBatchResponse:
+) -> tuple[PushBatchResponse, list[Event]]:
+    """The outcome of each operation, and the live events of those applied (to publish
+    after the commit)."""
     credential = authenticate(db, token)
     db.execute(
         update(SyncCredential)
@@ -89,7 +93,8 @@ def receive_push(
     # The operations are the pushing node's: they carry its id whatever they say, so
     # that its pull skips them and tie-breaks name the node that made them.
     operations = [op.model_copy(update={"node_id": req.node_id}) for op in req.operations]
-    return PushBatchResponse(results=apply_operations(db, operations, own_node))
+    results = apply_operations(db, operations, own_node)
+    return PushBatchResponse(results=results), events_for(operations, results)
 
 
 def serve_pull(db: Session, token: str | None, req: PullChangesRequest) -> PullChangesResponse:

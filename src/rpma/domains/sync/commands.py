@@ -6,6 +6,8 @@ nodes with a sync credential instead of a session (docs/SYNC.md)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from rpma.core.commands import EmptyRequest, command
 from rpma.core.context import CommandContext
 from rpma.core.permissions import PUBLIC
@@ -202,7 +204,11 @@ def sync_push_batch(ctx: CommandContext, req: PushBatchRequest) -> PushBatchResp
     operations in order: each answers `applied`, `duplicate` (same `operation_id` seen
     before), `conflict` (a higher version is kept; recorded) or `rejected` (invalid, or
     clashes with data here) with the reason."""
-    return central.receive_push(ctx.db, ctx.services, ctx.token, req)
+    answer, events = central.receive_push(ctx.db, ctx.services, ctx.token, req)
+    bus = ctx.services.events
+    for event in events:  # the central's /ws listeners see what the node changed
+        ctx.after_commit(partial(bus.publish, event))
+    return answer
 
 
 @command(

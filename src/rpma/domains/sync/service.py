@@ -21,6 +21,7 @@ from rpma.domains.sync import queue
 from rpma.domains.sync.apply import apply_operations, operation_errors
 from rpma.domains.sync.capture import identity
 from rpma.domains.sync.client import CentralClient, CentralRefused, CentralUnavailable
+from rpma.domains.sync.live import events_for
 from rpma.domains.sync.schemas import (
     OperationIn,
     PushedOperation,
@@ -199,7 +200,8 @@ class SyncRun:
             if int(queue.get_state(db, "pull_cursor") or 0) != since:
                 return
             own = identity(self.services).get(db)
-            for op, result in zip(operations, apply_operations(db, operations, own), strict=True):
+            results = apply_operations(db, operations, own)
+            for op, result in zip(operations, results, strict=True):
                 if result.outcome == "rejected":
                     self.failed += 1
                     self.errors.append(f"{op.entity_type} {op.entity_id}: {result.reason}")
@@ -207,6 +209,8 @@ class SyncRun:
                     self.processed += 1
             queue.set_state(db, "pull_cursor", str(int(page["cursor"])))
             db.commit()
+        for event in events_for(operations, results):  # this node's /ws listeners
+            self.services.events.publish(event)
 
 
 def sync_now(services: Services, *, due_only: bool = False) -> SyncResult:
