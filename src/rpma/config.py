@@ -7,7 +7,7 @@ import sys
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -80,6 +80,19 @@ class Settings(BaseSettings):
     sync_node_id: str | None = Field(default=None, min_length=1, max_length=64)
     # Operations handed out by sync_dequeue_batch return to pending after this long.
     sync_lease_seconds: float = Field(default=300.0, gt=0)
+    # Machines that sync share one task-number space (YYYYMMDD-NNN): machine k of n
+    # issues k, k+n, k+2n... each day (docs/SYNC.md). One machine: 1 of 1.
+    task_number_stride: int = Field(default=1, ge=1, le=99)
+    task_number_offset: int = Field(default=1, ge=1, le=99)
+
+    @model_validator(mode="after")
+    def _offset_within_stride(self) -> Settings:
+        if self.task_number_offset > self.task_number_stride:
+            raise ValueError(
+                f"RPMA_TASK_NUMBER_OFFSET ({self.task_number_offset}) must be between 1 and "
+                f"RPMA_TASK_NUMBER_STRIDE ({self.task_number_stride})"
+            )
+        return self
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -472,3 +472,38 @@ def test_changes_that_arrive_by_sync_are_live_updates(
     pulled = [e for e in on_node if e.data.get("source") == "sync"]
     assert [(e.type, e.data["task_id"]) for e in pulled] == [("task_updated", task["id"])]
     assert pulled[0].data["updates"]["notes"] == "wrap the mirrors too"
+
+
+def test_machines_sharing_the_number_space_never_collide(
+    server: LiveServer, admin: IpcClient, nodes: dict[str, Node]
+) -> None:
+    """Two workshops creating and importing tasks on the same day: with machine 1 and 2
+    of 2 (RPMA_TASK_NUMBER_STRIDE/_OFFSET) every number is unique on the central."""
+    a, b = nodes["node-a"], nodes["node-b"]
+    for offset, node in enumerate((a, b), start=1):
+        node.live.services.settings.task_number_stride = 2
+        node.live.services.settings.task_number_offset = offset
+    try:
+        made = [n.admin.tasks.create(SEED_TASK)["task"]["task_number"] for n in (a, b, a, b)]
+        a.admin.tasks.import_tasks_bulk(
+            "vehicle_plate,vehicle_make,vehicle_model\r\nAB-1,Audi,A4\r\nAB-2,BMW,X3\r\n"
+        )
+        assert a.sync()["operations_failed"] == 0
+        assert b.sync()["operations_failed"] == 0
+    finally:
+        for node in (a, b):
+            node.live.services.settings.task_number_stride = 1
+            node.live.services.settings.task_number_offset = 1
+    assert [number.split("-")[1] for number in made] == ["001", "002", "003", "004"]
+    on_central = [t["task_number"] for t in admin.tasks.list({"limit": 100})["tasks"]]
+    assert len(on_central) == len(set(on_central)) == 6
+    assert sorted(n.split("-")[1] for n in on_central) == ["001", "002", "003", "004", "005", "007"]
+
+
+def test_a_machine_outside_the_number_space_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from rpma.config import Settings
+
+    with pytest.raises(ValidationError, match="RPMA_TASK_NUMBER_OFFSET"):
+        Settings(task_number_stride=2, task_number_offset=3)

@@ -26,7 +26,7 @@ from rpma.core.errors import AppError, ValidationFailed
 from rpma.domains.settings.service import shop_today
 from rpma.domains.tasks import history
 from rpma.domains.tasks.models import Task
-from rpma.domains.tasks.numbers import reserve_numbers
+from rpma.domains.tasks.numbers import number_space, reserve_numbers
 from rpma.domains.tasks.schemas import (
     BulkImportResponse,
     TaskCreateData,
@@ -328,7 +328,8 @@ class Importer:
             self.outcome.updated += 1
 
     def _create(self, batch: list[tuple[int, TaskCreateData, str | None]]) -> None:
-        numbers = reserve_numbers(self.db, len(batch))
+        space = number_space(self.service.services.settings)
+        numbers = reserve_numbers(self.db, len(batch), space=space)
         built = [
             (line, self.service.build(data, number, technician_id))
             for (line, data, technician_id), number in zip(batch, numbers, strict=True)

@@ -1,4 +1,5 @@
-"""Task numbers ``YYYYMMDD-NNN``: the day of creation (UTC) and a per-day counter.
+"""Task numbers ``YYYYMMDD-NNN``: the day of creation (UTC) and a per-day counter (shared
+between synced machines by stride and offset: ``NumberSpace``).
 
 The counter row is bumped by one atomic ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``
 so that two creations, even on two server processes, never get the same number; the row
@@ -8,9 +9,13 @@ number back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Final
+
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from rpma.config import Settings
 from rpma.core.clock import clock
 from rpma.domains.tasks.models import TaskNumberCounter
 
@@ -19,8 +24,24 @@ def today_key() -> str:
     return clock.now().strftime("%Y%m%d")
 
 
-def reserve_numbers(db: Session, count: int = 1, day: str | None = None) -> list[str]:
-    """``count`` fresh, consecutive task numbers of ``day`` (today by default)."""
+@dataclass(frozen=True)
+class NumberSpace:
+    """Machine ``offset`` (1..``stride``) of ``stride`` machines sharing the numbers."""
+
+    stride: int = 1
+    offset: int = 1
+
+
+ONE_MACHINE: Final = NumberSpace()
+
+
+def reserve_numbers(
+    db: Session, count: int = 1, day: str | None = None, *, space: NumberSpace = ONE_MACHINE
+) -> list[str]:
+    """``count`` fresh task numbers of ``day`` (today by default). The day's counter
+    counts this machine's tasks; with ``stride`` n and ``offset`` k (1..n) the k-th of n
+    synced machines (``space``) turns its counter c into (c - 1) * n + k, so that no two
+    machines issue the same number."""
     if count < 1:
         return []
     day = day or today_key()
@@ -36,7 +57,15 @@ def reserve_numbers(db: Session, count: int = 1, day: str | None = None) -> list
         .returning(TaskNumberCounter.last_number)
     )
     last = int(db.execute(statement).scalar_one())
-    return [format_number(day, n) for n in range(last - count + 1, last + 1)]
+    return [
+        format_number(day, (n - 1) * space.stride + space.offset)
+        for n in range(last - count + 1, last + 1)
+    ]
+
+
+def number_space(settings: Settings) -> NumberSpace:
+    """This machine's share of the number space (``RPMA_TASK_NUMBER_STRIDE/_OFFSET``)."""
+    return NumberSpace(settings.task_number_stride, settings.task_number_offset)
 
 
 def format_number(day: str, sequence: int) -> str:

@@ -25,7 +25,7 @@ from rpma.core.services import Services
 from rpma.domains.settings.service import shop_day_start, shop_today
 from rpma.domains.tasks import history
 from rpma.domains.tasks.models import Task
-from rpma.domains.tasks.numbers import reserve_numbers
+from rpma.domains.tasks.numbers import number_space, reserve_numbers
 from rpma.domains.tasks.repository import TaskRepository
 from rpma.domains.tasks.schemas import (
     DelayTaskRequest,
@@ -164,7 +164,7 @@ class TaskService:
         problem = self.reference_error(data.client_id, technician_id)
         if problem is not None:
             raise problem
-        [number] = reserve_numbers(self.db)
+        [number] = reserve_numbers(self.db, space=number_space(self.services.settings))
         task = self.tasks.add(self.build(data, number, technician_id))
         history.record(
             self.db,
