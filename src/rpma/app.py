@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from rpma import __version__, migrations
 from rpma.config import Settings
+from rpma.core import logredact
 from rpma.core.commands import registry
 from rpma.core.dispatch import Dispatcher
 from rpma.core.services import Services
@@ -47,6 +48,7 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     settings = settings or Settings()
     services = services or build_services(settings)
+    logredact.install()  # uvicorn logs WebSocket paths with their ?token=
     dispatcher = Dispatcher(services)
     hub = LiveHub(services)
 
