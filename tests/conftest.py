@@ -8,16 +8,12 @@ tests the tables are emptied, the clock reset and the rate limiter cleared.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -28,6 +24,7 @@ from rpma.core.clock import clock
 from rpma.core.db import Base
 from rpma.core.services import Services
 from rpma.domains import load_all
+from rpma.transport.threaded import ThreadedServer
 
 load_all()  # register every command, for the tests that walk the registry
 
@@ -64,12 +61,6 @@ class LiveServer:
     @property
     def ws_url(self) -> str:
         return self.url.replace("http://", "ws://")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _create_pg_database() -> str:
@@ -113,22 +104,9 @@ def live_server(
     settings = fast_settings(data_dir, database_url=database_url)
     services = build_services(settings)
     app = create_app(settings, services=services)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
-    yield LiveServer(f"http://127.0.0.1:{port}", services, backend)
-    server.should_exit = True
-    thread.join(timeout=10)
+    server = ThreadedServer(app, ws="websockets-sansio").start()
+    yield LiveServer(server.url, services, backend)
+    server.stop()
     services.db.dispose()
     if database_url:
         _drop_pg_database(database_url)

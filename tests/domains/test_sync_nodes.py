@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from rpma.app import build_services, create_app
@@ -25,40 +24,29 @@ from rpma.core.events import Event
 from rpma.domains.sync import worker
 from rpma.domains.sync.models import SyncQueueEntry
 from rpma.domains.tasks.models import Task
-from tests.conftest import ADMIN_PASSWORD, LiveServer, _free_port, fast_settings, wipe
+from rpma.transport.threaded import ThreadedServer, free_port
+from tests.conftest import ADMIN_PASSWORD, LiveServer, fast_settings, wipe
 from tests.helpers import refused, snapshot
 
 SEED_TASK = {"title": "PPF Installation", "vehicle_plate": "ABC-123", "priority": "high"}
 OK = {"success": True, "operations_failed": 0, "errors": []}
 
 
-def _serve(
-    data_dir: Path, node_id: str, **overrides: object
-) -> tuple[LiveServer, uvicorn.Server, threading.Thread]:
+def _serve(data_dir: Path, node_id: str, **overrides: object) -> tuple[LiveServer, ThreadedServer]:
     settings = fast_settings(
         data_dir, **{"sync_node_id": node_id, "sync_autostart": False, **overrides}
     )
     services = build_services(settings)
-    port = _free_port()
-    app = create_app(settings, services=services)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("node server did not start")
-        time.sleep(0.01)
-    return LiveServer(f"http://127.0.0.1:{port}", services, "sqlite"), server, thread
+    server = ThreadedServer(create_app(settings, services=services)).start()
+    return LiveServer(server.url, services, "sqlite"), server
 
 
 @pytest.fixture(scope="module")
 def node_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveServer]]:
     started = {name: _serve(tmp_path_factory.mktemp(name), name) for name in ("node-a", "node-b")}
-    yield {name: live for name, (live, _, _) in started.items()}
-    for live, server, thread in started.values():
-        server.should_exit = True
-        thread.join(timeout=10)
+    yield {name: live for name, (live, _) in started.items()}
+    for live, server in started.values():
+        server.stop()
         live.services.db.dispose()
 
 
@@ -318,7 +306,7 @@ def test_central_down_keeps_operations_pending(
 ) -> None:
     a = nodes["node-a"]
     task = a.admin.tasks.create(SEED_TASK)["task"]
-    nowhere = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     a.live.services.settings.sync_url = nowhere
     result = a.sync()
     assert result == {
@@ -432,7 +420,7 @@ def test_a_server_error_keeps_operations_pending(
 def test_a_configured_server_syncs_from_the_start(
     server: LiveServer, token: str, tmp_path: Path
 ) -> None:
-    live, uvicorn_server, thread = _serve(
+    live, threaded = _serve(
         tmp_path, "node-c", sync_url=server.url, sync_token=token, sync_autostart=True
     )
     try:
@@ -440,8 +428,7 @@ def test_a_configured_server_syncs_from_the_start(
             c.auth.create_account("node-c@workshop.example", "Nora", "Node", ADMIN_PASSWORD)
             assert c.sync.status()["is_running"] is True
     finally:
-        uvicorn_server.should_exit = True
-        thread.join(timeout=10)
+        threaded.stop()
         live.services.db.dispose()
     assert worker.running(live.services) is None  # stopped with the server
 

@@ -24,9 +24,10 @@ from rpma.cli import app as cli_app
 from rpma.client import IpcClient
 from rpma.core.clock import clock
 from rpma.desktop.landing import mount_landing_page
-from rpma.desktop.runner import DesktopUnavailable, LocalServer, check_gui
+from rpma.desktop.runner import DesktopUnavailable, check_gui
 from rpma.desktop.shell import HeadlessShell, WindowShell, install_shell
 from rpma.domains.settings.service import COMPANY_NAME_KEY, set_setting
+from rpma.transport.threaded import ThreadedServer
 from tests.conftest import LiveServer, fast_settings, make_user
 from tests.helpers import refused
 
@@ -241,10 +242,10 @@ def test_landing_page_on_a_local_server(tmp_path: Path) -> None:
         db.commit()
     app = create_app(services.settings, services=services)
     assert mount_landing_page(app, services) is False  # create_app mounted it already
-    local = LocalServer(app).start()
+    local = ThreadedServer(app).start()
     try:
-        page = httpx.get(local.url)
-        docs = httpx.get(local.url + "docs")
+        page = httpx.get(local.url + "/")
+        docs = httpx.get(local.url + "/docs")
     finally:
         local.stop()
         services.db.dispose()

@@ -4,21 +4,19 @@ share Redis."""
 from __future__ import annotations
 
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from rpma.app import build_services, create_app
 from rpma.client import IpcClient
 from rpma.core.services import Services
 from rpma.live.hub import hub_for
-from tests.conftest import ADMIN_PASSWORD, REDIS_URL, LiveServer, _free_port, fast_settings
+from rpma.transport.threaded import ThreadedServer, free_port
+from tests.conftest import ADMIN_PASSWORD, REDIS_URL, LiveServer, fast_settings
 from tests.helpers import refused
 from tests.transport.live_support import (
     SEED_TASK,
@@ -68,7 +66,7 @@ def test_init_with_a_port_serves_ws_there_too(
     server: LiveServer, role_clients: dict[str, IpcClient], listeners: None
 ) -> None:
     admin = role_clients["admin"]
-    port = _free_port()
+    port = free_port()
     url = f"ws://127.0.0.1:{port}/ws"
     answer = init(admin, port=port, enable_compression=False)
     assert (answer["port"], answer["url"], answer["status"]) == (port, url, "running")
@@ -101,7 +99,7 @@ def test_init_on_a_busy_port_is_a_clear_error(
     for role in ("supervisor", "technician", "viewer"):
         refused(
             server.services,
-            partial(init, role_clients[role], port=_free_port()),
+            partial(init, role_clients[role], port=free_port()),
             "AUTH_FORBIDDEN",
             403,
         )
@@ -111,23 +109,13 @@ def test_init_on_a_busy_port_is_a_clear_error(
 # Several processes -----------------------------------------------------------------------
 
 
-def serve(services: Services, namespace: str) -> tuple[uvicorn.Server, str]:
+def serve(services: Services, namespace: str) -> tuple[ThreadedServer, str]:
     app = create_app(services.settings, services=services)
     hub = hub_for(services)
     assert hub is not None
     hub.config.namespace = namespace
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
-        )
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
-    return server, f"http://127.0.0.1:{port}"
+    server = ThreadedServer(app, ws="websockets-sansio").start()
+    return server, server.url
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="RPMA_TEST_REDIS_URL is not set (Redis tests skipped)")
@@ -170,5 +158,5 @@ def test_events_reach_clients_of_another_process_through_redis(tmp_path: Path) -
             assert replayed[2]["type"] == "replay_done"
     finally:
         for server, services in ((server_a, first), (server_b, second)):
-            server.should_exit = True
+            server.stop()
             services.db.dispose()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from rpma.core.errors import AuthorizationError
+from rpma.core.events import Event
 from rpma.core.permissions import Role
 
 if TYPE_CHECKING:
@@ -67,6 +68,12 @@ class CommandContext:
 
     def after_commit(self, effect: Callable[[], Any]) -> None:
         self.effects.append(effect)
+
+    def publish_after_commit(self, event: Event) -> None:
+        """Publish ``event`` on the server's bus once the transaction has committed (the
+        ``publish`` every domain service takes)."""
+        events = self.services.events
+        self.effects.append(lambda: events.publish(event))
 
     def even_on_failure(self, write: Callable[[Session], None]) -> None:
         self.failure_writes.append(write)

@@ -14,7 +14,7 @@ import html
 import math
 import re
 from collections.abc import Callable
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
@@ -303,6 +303,31 @@ def clean_text_validator(max_length: int, *, field: str) -> AfterValidator:
         return clean_text(value, max_length, field=field)
 
     return AfterValidator(as_pydantic(validate))
+
+
+_ID_FORBIDDEN_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def invalid(message: str, context: dict[str, Any] | None = None) -> PydanticCustomError:
+    """A field's refusal inside a Pydantic validator, answered as ``VALIDATION_ERROR``
+    (``message`` may name ``{keys}`` of ``context``)."""
+    return PydanticCustomError(CODE_VALIDATION_ERROR, message, context)
+
+
+def encodable(value: str, label: str) -> str:
+    """Refuse what JSON can carry but no database can store (a lone UTF-16 surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid(f"{label} is not valid Unicode text") from None
+    return value
+
+
+def record_id(value: str) -> str:
+    """An id as sent: no control characters, storable text (``AfterValidator(record_id)``)."""
+    if _ID_FORBIDDEN_RE.search(value):
+        raise invalid("an id holds no control characters")
+    return encodable(value, "the id")
 
 
 def text_field(max_length: int, label: str, *, required: bool = False) -> AfterValidator:

@@ -9,15 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import platform
-import socket
-import threading
-import time
 from typing import TYPE_CHECKING, Final
 
 from rpma.config import Settings
+from rpma.transport.threaded import ThreadedServer
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    pass
 
 LINUX_NEEDS: Final = (
     "GTK (Debian/Ubuntu: apt install python3-gi gir1.2-webkit2-4.1, in a virtualenv "
@@ -27,12 +25,6 @@ LINUX_NEEDS: Final = (
 
 class DesktopUnavailable(RuntimeError):
     """The native window cannot open here; the message says what is missing."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def check_gui() -> None:
@@ -69,32 +61,6 @@ def check_gui() -> None:
         quiet.setLevel(level)
 
 
-class LocalServer:
-    """uvicorn serving ``app`` on 127.0.0.1 in a background thread."""
-
-    def __init__(self, app: FastAPI, port: int | None = None) -> None:
-        import uvicorn
-
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="rpma-server", daemon=True)
-
-    def start(self, timeout: float = 30) -> LocalServer:
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise DesktopUnavailable("The local server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-
 def run_desktop(settings: Settings, *, debug: bool = False) -> str:
     """Open the window and serve until it closes; answers the URL it served on."""
     check_gui()
@@ -108,12 +74,15 @@ def run_desktop(settings: Settings, *, debug: bool = False) -> str:
     services = build_services(settings)
     app = create_app(settings, services=services)
     mount_landing_page(app, services)
-    server = LocalServer(app).start()
+    try:
+        server = ThreadedServer(app).start(timeout=30)
+    except RuntimeError as exc:
+        raise DesktopUnavailable("The local server did not start") from exc
     try:
         with services.db.session(write=False) as db:
             title = f"{company_name(db)} · RPMA"
         window = webview.create_window(
-            title, server.url, width=1280, height=800, min_size=(800, 600)
+            title, server.url + "/", width=1280, height=800, min_size=(800, 600)
         )
         if window is None:  # pragma: no cover - pywebview answers None only when it failed
             raise DesktopUnavailable("pywebview could not create the window")
@@ -122,4 +91,4 @@ def run_desktop(settings: Settings, *, debug: bool = False) -> str:
     finally:
         server.stop()
         services.db.dispose()
-    return server.url
+    return server.url + "/"

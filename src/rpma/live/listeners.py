@@ -6,29 +6,24 @@ from __future__ import annotations
 
 import errno
 import socket
-import threading
-import time
 
-import uvicorn
 from starlette.types import ASGIApp
 
 from rpma.core.errors import AppError, Conflict, ValidationFailed
+from rpma.transport.threaded import ThreadedServer
 
 
 class ExtraListener:
     def __init__(self, app: ASGIApp, host: str, port: int, *, compression: bool) -> None:
         self.host, self.port, self.compression = host, port, compression
-        config = uvicorn.Config(
+        self.server = ThreadedServer(
             app,
             host=host,
             port=port,
             ws="websockets-sansio",
             ws_per_message_deflate=compression,
             lifespan="off",
-            log_level="warning",
         )
-        self.server = uvicorn.Server(config)
-        self.thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -38,32 +33,21 @@ class ExtraListener:
     def start(self, timeout: float = 10.0) -> None:
         """Bind first, so that a busy port is a clear error here, not a log line later."""
         sock = bind(self.host, self.port)
-        self.thread = threading.Thread(
-            target=self.server.run,
-            kwargs={"sockets": [sock]},
-            name=f"rpma-live-listener-{self.port}",
-            daemon=True,
-        )
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise AppError(
-                    "WEBSOCKET_LISTENER_FAILED",
-                    message=f"The listener on port {self.port} did not start",
-                    port=self.port,
-                )
-            time.sleep(0.01)
+        try:
+            self.server.start(timeout, sockets=[sock])
+        except RuntimeError:
+            raise AppError(
+                "WEBSOCKET_LISTENER_FAILED",
+                message=f"The listener on port {self.port} did not start",
+                port=self.port,
+            ) from None
 
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive() and self.server.started
+        return self.server.running
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        if self.thread is not None:
-            self.thread.join(timeout=10)
+        self.server.stop()
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -8,7 +8,6 @@ from typing import Any
 from rpma.core.commands import RateClass, command
 from rpma.core.context import CommandContext
 from rpma.core.errors import NotFound
-from rpma.core.events import Event
 from rpma.domains.calendar import ics
 from rpma.domains.calendar.schemas import (
     CalendarEventOut,
@@ -30,12 +29,7 @@ REFERENCE_ERRORS = ["NOT_FOUND_USER", "NOT_FOUND_TASK", "NOT_FOUND_CLIENT"]
 
 
 def service_for(ctx: CommandContext) -> CalendarService:
-    events = ctx.services.events
-
-    def publish(event: Event) -> None:
-        ctx.after_commit(lambda: events.publish(event))
-
-    return CalendarService(ctx.db, ctx.user, publish)
+    return CalendarService(ctx.db, ctx.user, ctx.publish_after_commit)
 
 
 @command(

@@ -12,10 +12,9 @@ import re
 from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
-from pydantic_core import PydanticCustomError
 
 from rpma.core.commands import IpcRequest
-from rpma.core.validation import text_field
+from rpma.core.validation import encodable, invalid, record_id, text_field
 from rpma.domains.calendar.timespan import MAX_MOMENT_LENGTH, hhmm_minutes, moment_problem
 
 EventType = Literal["appointment", "task", "meeting", "reminder", "time_off", "other"]
@@ -23,38 +22,19 @@ EventStatus = Literal["confirmed", "tentative", "cancelled"]
 ConflictType = Literal["time_overlap", "technician_overload"]
 EVENT_TYPES: Final = ("appointment", "task", "meeting", "reminder", "time_off", "other")
 _COLOR_RE: Final = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})|[a-zA-Z]{3,20}")
-_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
 _ID_MAX: Final = 64
 
 
-def _invalid(message: str) -> PydanticCustomError:
-    return PydanticCustomError("VALIDATION_ERROR", message)
-
-
-def _utf8(value: str, label: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _invalid(f"{label} is not valid Unicode text") from None
-    return value
-
-
-def _id(value: str) -> str:
-    if _CONTROL_RE.search(value):
-        raise _invalid("an id holds no control characters")
-    return _utf8(value, "the id")
-
-
 def _moment(value: str) -> str:
-    problem = moment_problem(_utf8(value, "the date"))
+    problem = moment_problem(encodable(value, "the date"))
     if problem is not None:
-        raise _invalid(problem)
+        raise invalid(problem)
     return value.strip()
 
 
 def _hhmm(value: str) -> str:
     if hhmm_minutes(value) is None:
-        raise _invalid("must be a time HH:MM (00:00 to 23:59)")
+        raise invalid("must be a time HH:MM (00:00 to 23:59)")
     return value
 
 
@@ -62,16 +42,16 @@ def _color(value: str) -> str | None:
     if not value.strip():
         return None
     if not _COLOR_RE.fullmatch(value.strip()):
-        raise _invalid("must be #RGB, #RRGGBB or a colour name of letters")
+        raise invalid("must be #RGB, #RRGGBB or a colour name of letters")
     return value.strip()
 
 
 def _rrule(value: str) -> str | None:
     # Checked for real by recurrence.canonical, which needs the event's start.
-    return _utf8(value, "the RRULE").strip() or None
+    return encodable(value, "the RRULE").strip() or None
 
 
-Id = Annotated[str, Field(min_length=1, max_length=_ID_MAX), AfterValidator(_id)]
+Id = Annotated[str, Field(min_length=1, max_length=_ID_MAX), AfterValidator(record_id)]
 MomentText = Annotated[
     str, Field(min_length=1, max_length=MAX_MOMENT_LENGTH), AfterValidator(_moment)
 ]

@@ -132,5 +132,5 @@ def client_crud(ctx: CommandContext, req: ClientCrudRequest) -> ClientResponse:
     100 per client. `Stats` answers `{statistics: {total_clients, by_type,
     new_this_month (UTC calendar month), top_clients}}`.
     """
-    service = ClientService(ctx.db, ctx.services.events, ctx.user, ctx.after_commit)
+    service = ClientService(ctx.db, ctx.user, ctx.publish_after_commit)
     return ACTIONS[req.action](service, req)

@@ -20,11 +20,16 @@ from pydantic import (
     field_validator,
     model_serializer,
 )
-from pydantic_core import PydanticCustomError
 
 from rpma.core.commands import ActionRequest, IpcRequest
 from rpma.core.pagination import PageInfo, Pagination
-from rpma.core.validation import FieldValidationError, as_pydantic, clean_text, validate_email
+from rpma.core.validation import (
+    FieldValidationError,
+    as_pydantic,
+    clean_text,
+    invalid,
+    validate_email,
+)
 from rpma.domains.clients import models
 from rpma.domains.tasks.schemas import TaskOut
 
@@ -171,8 +176,7 @@ class ClientFilters(IpcRequest):
     @classmethod
     def _allowed_column(cls, value: str | None) -> str | None:
         if value is not None and value not in SORTABLE_COLUMNS:
-            raise PydanticCustomError(
-                "VALIDATION_ERROR",
+            raise invalid(
                 "sort_by must be one of: {allowed}",
                 {"allowed": ", ".join(SORTABLE_COLUMNS)},
             )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from rpma.core.clock import clock
 from rpma.core.context import Principal
 from rpma.core.errors import Conflict, NotFound, ValidationFailed
-from rpma.core.events import Event, EventBus
+from rpma.core.events import Event
 from rpma.core.pagination import PageInfo, Pagination
 from rpma.domains.clients.models import Client as ClientRow
 from rpma.domains.clients.repository import ClientRepository
@@ -58,17 +58,15 @@ _EDITABLE: Final = (
     "tags",
 )
 
-AfterCommit = Callable[[Callable[[], Any]], None]
+Publish = Callable[[Event], None]
 
 
 class ClientService:
-    def __init__(
-        self, db: Session, events: EventBus, actor: Principal, after_commit: AfterCommit
-    ) -> None:
+    def __init__(self, db: Session, actor: Principal, publish: Publish) -> None:
+        """``publish`` releases an event after the commit (``ctx.publish_after_commit``)."""
         self.db = db
-        self.events = events
         self.actor = actor
-        self.after_commit = after_commit
+        self.publish = publish
         self.clients = ClientRepository(db)
 
     # Reading ----------------------------------------------------------------------------
@@ -239,5 +237,4 @@ class ClientService:
             type=EVENT_TYPE,
             data={"client_id": client_id, "action": action, "changes": dict(changes)},
         )
-        events = self.events
-        self.after_commit(lambda: events.publish(event))
+        self.publish(event)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
 
 from rpma.core.clock import clock
 from rpma.core.commands import IpcRequest
 from rpma.core.validation import (
     FieldValidationError,
+    invalid,
     text_field,
     validate_gps_accuracy,
     validate_gps_coordinates,
@@ -29,15 +29,11 @@ WorkLocation = Literal["indoor", "outdoor", "semi_covered"]
 InterventionStatus = Literal["pending", "in_progress", "paused", "completed", "cancelled"]
 
 
-def _invalid(message: str) -> PydanticCustomError:
-    return PydanticCustomError("VALIDATION_ERROR", message)
-
-
 def _signature(value: str) -> str:
     try:
         return check_signature(value)
     except ValueError as exc:
-        raise _invalid(str(exc)) from None
+        raise invalid(str(exc)) from None
 
 
 Notes = Annotated[str, text_field(10_000, "notes")]
@@ -71,7 +67,7 @@ class GpsFix(IpcRequest):
             validate_gps_accuracy(self.accuracy)
             validate_gps_freshness(self.timestamp, clock.now_ms())
         except FieldValidationError as exc:
-            raise _invalid(exc.message) from None
+            raise invalid(exc.message) from None
         return self
 
 

@@ -85,17 +85,12 @@ class InterventionService:
     @classmethod
     def from_context(cls, ctx: CommandContext) -> InterventionService:
         """The service of a command: its caller, its transaction, events after commit."""
-        events = ctx.services.events
-
-        def publish(event: Event) -> None:
-            ctx.after_commit(lambda: events.publish(event))
-
         return cls(
             ctx.db,
             ctx.services,
             ctx.user,
             client=ctx.client,
-            publish=publish,
+            publish=ctx.publish_after_commit,
             on_failure=ctx.even_on_failure,
         )
 

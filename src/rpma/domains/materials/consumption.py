@@ -58,13 +58,12 @@ class ConsumptionService:
 
     @classmethod
     def from_context(cls, ctx: CommandContext) -> ConsumptionService:
-        events = ctx.services.events
         return cls(
             ctx.db,
             ctx.services,
             ctx.user,
             client=ctx.client,
-            publish=lambda event: ctx.after_commit(lambda: events.publish(event)),
+            publish=ctx.publish_after_commit,
             on_failure=ctx.even_on_failure,
         )
 

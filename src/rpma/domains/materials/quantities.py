@@ -12,7 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Final
 
 from pydantic import AfterValidator, Field
-from pydantic_core import PydanticCustomError
+
+from rpma.core.validation import invalid
 
 QTY_SCALE: Final = 1000
 MONEY_SCALE: Final = 100
@@ -20,10 +21,6 @@ MAX_QUANTITY: Final = 1_000_000  # one movement, in units
 MAX_STOCK_MILLI: Final = 10_000_000 * QTY_SCALE  # a balance, in thousandths
 MAX_UNIT_COST: Final = 1_000_000  # in the currency
 MAX_INSTANT_MS: Final = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
-
-
-def _invalid(message: str) -> PydanticCustomError:
-    return PydanticCustomError("VALIDATION_ERROR", message)
 
 
 def scaled(value: float, scale: int) -> int:
@@ -76,7 +73,7 @@ def _decimals(scale: int, label: str) -> AfterValidator:
             scaled(value, scale)
         except ValueError:
             places = len(str(scale)) - 1
-            raise _invalid(f"{label} has at most {places} decimals") from None
+            raise invalid(f"{label} has at most {places} decimals") from None
         return value
 
     return AfterValidator(check)

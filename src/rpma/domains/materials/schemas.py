@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
 
 from rpma.core.commands import IpcRequest
 from rpma.core.pagination import Pagination
-from rpma.core.validation import text_field
+from rpma.core.validation import invalid, text_field
 from rpma.domains.materials.quantities import (
     Instant,
     Money,
@@ -27,20 +26,16 @@ TransactionType = Literal["stock_in", "stock_out", "adjustment", "waste", "retur
 AdjustmentType = Literal["add", "subtract", "set"]
 
 
-def _invalid(message: str) -> PydanticCustomError:
-    return PydanticCustomError("VALIDATION_ERROR", message)
-
-
 def _currency(value: str) -> str:
     code = value.strip().upper()
     if len(code) != 3 or not code.isascii() or not code.isalpha():
-        raise _invalid("currency is a three-letter ISO 4217 code, e.g. EUR")
+        raise invalid("currency is a three-letter ISO 4217 code, e.g. EUR")
     return code
 
 
 def _sku(value: str | None) -> str:
     if value is None:  # pragma: no cover - required text never cleans to None
-        raise _invalid("sku is required")
+        raise invalid("sku is required")
     return value.upper()
 
 
@@ -149,11 +144,11 @@ class UpdateStockRequest(IpcRequest):
     @model_validator(mode="after")
     def _consistent(self) -> UpdateStockRequest:
         if self.adjustment_type != "set" and self.quantity == 0:
-            raise _invalid(f"quantity must be more than 0 to {self.adjustment_type}")
+            raise invalid(f"quantity must be more than 0 to {self.adjustment_type}")
         allowed = {"add": ("stock_in", "return"), "subtract": ("stock_out", "waste")}
         kind = self.transaction_type
         if kind is not None and kind not in allowed.get(self.adjustment_type, ()):
-            raise _invalid(f"transaction_type {kind} does not go with {self.adjustment_type}")
+            raise invalid(f"transaction_type {kind} does not go with {self.adjustment_type}")
         return self
 
 
@@ -185,7 +180,7 @@ class ListTransactionsRequest(IpcRequest):
             and self.date_to is not None
             and self.date_to < self.date_from
         ):
-            raise _invalid("date_to is before date_from")
+            raise invalid("date_to is before date_from")
         return self
 
 
@@ -196,7 +191,7 @@ class ConsumptionQuery(IpcRequest):
     @model_validator(mode="after")
     def _one(self) -> ConsumptionQuery:
         if (self.intervention_id is None) == (self.task_id is None):
-            raise _invalid("give exactly one of intervention_id and task_id")
+            raise invalid("give exactly one of intervention_id and task_id")
         return self
 
 
@@ -204,6 +199,6 @@ def check_thresholds(
     minimum: float | None, maximum: float | None, reorder_point: float | None
 ) -> None:
     if maximum is not None and minimum is not None and maximum < minimum:
-        raise _invalid("maximum_stock is below minimum_stock")
+        raise invalid("maximum_stock is below minimum_stock")
     if maximum is not None and reorder_point is not None and reorder_point > maximum:
-        raise _invalid("reorder_point is above maximum_stock")
+        raise invalid("reorder_point is above maximum_stock")

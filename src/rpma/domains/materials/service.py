@@ -78,12 +78,7 @@ class MaterialService:
 
     @classmethod
     def from_context(cls, ctx: CommandContext) -> MaterialService:
-        events = ctx.services.events
-
-        def publish(event: Event) -> None:
-            ctx.after_commit(lambda: events.publish(event))
-
-        return cls(ctx.db, ctx.user, publish=publish)
+        return cls(ctx.db, ctx.user, publish=ctx.publish_after_commit)
 
     @property
     def actor_id(self) -> str | None:

@@ -6,10 +6,9 @@ import json
 from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BaseModel, Field
-from pydantic_core import PydanticCustomError
 
 from rpma.core.commands import IpcRequest
-from rpma.core.validation import clean_text_validator
+from rpma.core.validation import clean_text_validator, invalid
 
 ROUTE_MAX_LENGTH: Final = 500
 PARAMS_MAX_BYTES: Final = 4096
@@ -18,16 +17,13 @@ PARAMS_MAX_BYTES: Final = 4096
 def _route(value: str) -> str:
     # A route of the UI, never a URL: it is put back into the address bar of the app.
     if not value.startswith("/") or value.startswith("//") or any(c.isspace() for c in value):
-        raise PydanticCustomError(
-            "VALIDATION_ERROR", "Route must be a path of the app starting with / (e.g. /tasks/123)"
-        )
+        raise invalid("Route must be a path of the app starting with / (e.g. /tasks/123)")
     return value
 
 
 def _params(value: dict[str, Any]) -> dict[str, Any]:
     if len(json.dumps(value, separators=(",", ":"))) > PARAMS_MAX_BYTES:
-        raise PydanticCustomError(
-            "VALIDATION_ERROR",
+        raise invalid(
             "Route params must be at most {limit} bytes of JSON",
             {"limit": PARAMS_MAX_BYTES},
         )

@@ -39,9 +39,9 @@ def _service(ctx: CommandContext) -> NotificationService:
 
 
 def _release(ctx: CommandContext, pushes: Sequence[Event], queued: bool) -> None:
-    events, services = ctx.services.events, ctx.services
+    services = ctx.services
     for event in pushes:
-        ctx.after_commit(lambda event=event: events.publish(event))  # type: ignore[misc]
+        ctx.publish_after_commit(event)
     if queued:
         ctx.after_commit(lambda: worker.wake(services))
 

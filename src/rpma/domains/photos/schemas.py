@@ -11,10 +11,9 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from rpma.core.commands import IpcRequest
-from rpma.core.validation import text_field
+from rpma.core.validation import invalid, text_field
 from rpma.domains.photos.models import Photo as PhotoRow
 
 PhotoType = Literal["before", "during", "after"]
@@ -59,7 +58,7 @@ class PhotoUploadItem(IpcRequest):
     @model_validator(mode="after")
     def _one_source(self) -> PhotoUploadItem:
         if (self.data is None) == (self.stream_id is None):
-            raise PydanticCustomError("VALIDATION_ERROR", "give exactly one of data and stream_id")
+            raise invalid("give exactly one of data and stream_id")
         return self
 
 
@@ -72,9 +71,7 @@ class PhotoUploadRequest(IpcRequest):
     def _streams_once(self) -> PhotoUploadRequest:
         streams = [item.stream_id for item in self.photos if item.stream_id is not None]
         if len(streams) != len(set(streams)):
-            raise PydanticCustomError(
-                "VALIDATION_ERROR", "each stream_id may be used by one photo only"
-            )
+            raise invalid("each stream_id may be used by one photo only")
         return self
 
 

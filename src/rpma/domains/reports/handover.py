@@ -152,7 +152,7 @@ def _check_reader(ctx: CommandContext, task: Task) -> None:
 def _client(ctx: CommandContext, client_id: str | None) -> Client | None:
     if client_id is None:
         return None
-    service = ClientService(ctx.db, ctx.services.events, ctx.user, ctx.after_commit)
+    service = ClientService(ctx.db, ctx.user, ctx.publish_after_commit)
     try:
         return service.get(client_id)
     except AppError:  # deleted since: the intervention keeps the name it copied

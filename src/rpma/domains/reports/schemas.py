@@ -12,9 +12,9 @@ from datetime import date
 from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
 
 from rpma.core.commands import IpcRequest
+from rpma.core.validation import invalid
 from rpma.domains.tasks.status import TaskStatus
 
 __all__ = [
@@ -65,15 +65,13 @@ def _calendar_day(value: Any) -> Any:
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise PydanticCustomError("VALIDATION_ERROR", "must be a date string YYYY-MM-DD")
+        raise invalid("must be a date string YYYY-MM-DD")
     try:
         if len(value) != 10:
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
-        raise PydanticCustomError(
-            "VALIDATION_ERROR", "'{value}' is not a date YYYY-MM-DD", {"value": value[:40]}
-        ) from None
+        raise invalid("'{value}' is not a date YYYY-MM-DD", {"value": value[:40]}) from None
 
 
 CalendarDay = Annotated[date, BeforeValidator(_calendar_day)]
@@ -90,14 +88,12 @@ class DateRange(BaseModel):
     @model_validator(mode="after")
     def _ordered_and_bounded(self) -> DateRange:
         if self.end < self.start:
-            raise PydanticCustomError(
-                "VALIDATION_ERROR",
+            raise invalid(
                 "the end ({end}) is before the start ({start})",
                 {"start": self.start.isoformat(), "end": self.end.isoformat()},
             )
         if self.end >= add_years(self.start, MAX_RANGE_YEARS):
-            raise PydanticCustomError(
-                "VALIDATION_ERROR",
+            raise invalid(
                 "a report covers at most {years} years",
                 {"years": MAX_RANGE_YEARS},
             )

@@ -13,10 +13,9 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
 
 from rpma.core.commands import IpcRequest
-from rpma.core.validation import clean_text_validator
+from rpma.core.validation import clean_text_validator, invalid
 from rpma.domains.settings.service import SESSION_TIMEOUT_MAX, SESSION_TIMEOUT_MIN
 
 Category = Literal["general", "security", "notifications", "performance"]
@@ -40,35 +39,32 @@ def _timezone(value: str) -> str:
     # IANA list is what the UI offers, so the name must be in it.
     name = value.strip()
     if name not in _iana_names():
-        raise PydanticCustomError(
-            "VALIDATION_ERROR",
+        raise invalid(
             "Unknown time zone {name}: use an IANA name such as Europe/Paris",
             {"name": repr(name)[:80]},
         )
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):  # pragma: no cover - listed but unloadable
-        raise PydanticCustomError("VALIDATION_ERROR", "Time zone cannot be loaded") from None
+        raise invalid("Time zone cannot be loaded") from None
     return name
 
 
 def _language(value: str) -> str:
     if _LANGUAGE_RE.fullmatch(value) is None:
-        raise PydanticCustomError(
-            "VALIDATION_ERROR", "Language must be a tag such as en, fr or pt-BR"
-        )
+        raise invalid("Language must be a tag such as en, fr or pt-BR")
     return value
 
 
 def _clock_time(value: str) -> str:
     if _HHMM_RE.fullmatch(value) is None:
-        raise PydanticCustomError("VALIDATION_ERROR", "Time must be HH:MM (00:00 to 23:59)")
+        raise invalid("Time must be HH:MM (00:00 to 23:59)")
     return value
 
 
 def _company_name(value: str) -> str:
     if not value:
-        raise PydanticCustomError("VALIDATION_ERROR", "Company name must not be empty")
+        raise invalid("Company name must not be empty")
     return value
 
 
@@ -88,9 +84,7 @@ class UpdateRequest(IpcRequest):
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateRequest:
         if not self.model_fields_set:
-            raise PydanticCustomError(
-                "VALIDATION_ERROR", "Nothing to change: send at least one setting"
-            )
+            raise invalid("Nothing to change: send at least one setting")
         return self
 
     def changes(self) -> dict[str, Any]:
@@ -121,9 +115,7 @@ class UpdateGeneralSettingsRequest(UpdateRequest):
     def _no_nulls(self) -> UpdateGeneralSettingsRequest:
         nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
         if nulls:
-            raise PydanticCustomError(
-                "VALIDATION_ERROR", "{fields} cannot be null", {"fields": ", ".join(sorted(nulls))}
-            )
+            raise invalid("{fields} cannot be null", {"fields": ", ".join(sorted(nulls))})
         return self
 
 
@@ -167,24 +159,18 @@ class UpdateNotificationSettingsRequest(UpdateRequest):
         toggles = ("push_enabled", "notify_clients")
         nulls = [n for n in toggles if n in self.model_fields_set and getattr(self, n) is None]
         if nulls:
-            raise PydanticCustomError(
-                "VALIDATION_ERROR", "{fields} cannot be null", {"fields": ", ".join(nulls)}
-            )
+            raise invalid("{fields} cannot be null", {"fields": ", ".join(nulls)})
         quiet = {"quiet_hours_start", "quiet_hours_end"} & self.model_fields_set
         if len(quiet) == 1:
-            raise PydanticCustomError(
-                "VALIDATION_ERROR", "Send quiet_hours_start and quiet_hours_end together"
-            )
+            raise invalid("Send quiet_hours_start and quiet_hours_end together")
         if quiet and (self.quiet_hours_start is None) != (self.quiet_hours_end is None):
-            raise PydanticCustomError(
-                "VALIDATION_ERROR", "Quiet hours need both ends, or both null to turn them off"
-            )
+            raise invalid("Quiet hours need both ends, or both null to turn them off")
         if (
             quiet
             and self.quiet_hours_start is not None
             and (self.quiet_hours_start == self.quiet_hours_end)
         ):
-            raise PydanticCustomError("VALIDATION_ERROR", "Quiet hours must not be empty")
+            raise invalid("Quiet hours must not be empty")
         return self
 
 
@@ -201,7 +187,7 @@ class UpdatePerformanceSettingsRequest(UpdateRequest):
     @model_validator(mode="after")
     def _no_nulls(self) -> UpdatePerformanceSettingsRequest:
         if any(getattr(self, n) is None for n in self.model_fields_set):
-            raise PydanticCustomError("VALIDATION_ERROR", "Performance settings cannot be null")
+            raise invalid("Performance settings cannot be null")
         return self
 
 

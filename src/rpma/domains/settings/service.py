@@ -91,9 +91,10 @@ def shop_today(db: Session) -> date:
     return clock.now().astimezone(shop_timezone(db)).date()
 
 
-def shop_day_start(db: Session, day: date) -> datetime:
-    """Midnight starting ``day`` in the shop's time zone (tz-aware)."""
-    return datetime.combine(day, time.min, tzinfo=shop_timezone(db))
+def shop_day_start(db: Session, day: date, zone: ZoneInfo | None = None) -> datetime:
+    """Midnight starting ``day`` in the shop's time zone (tz-aware); pass ``zone`` when
+    the caller has read it already."""
+    return datetime.combine(day, time.min, tzinfo=zone or shop_timezone(db))
 
 
 def working_hours(db: Session) -> tuple[time, time]:

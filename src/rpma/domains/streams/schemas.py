@@ -22,10 +22,9 @@ from pydantic import (
     SerializerFunctionWrapHandler,
     model_serializer,
 )
-from pydantic_core import PydanticCustomError
 
 from rpma.core.commands import IpcRequest
-from rpma.core.validation import FieldValidationError, as_pydantic, clean_text
+from rpma.core.validation import FieldValidationError, as_pydantic, clean_text, invalid
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -64,8 +63,7 @@ def _content_type(value: str) -> str:
 
 def _metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
     if value is not None and len(json.dumps(value, ensure_ascii=False)) > MAX_METADATA_BYTES:
-        raise PydanticCustomError(
-            "VALIDATION_ERROR",
+        raise invalid(
             "metadata may hold at most {limit} bytes of JSON",
             {"limit": MAX_METADATA_BYTES},
         )
@@ -80,9 +78,7 @@ def _base64(value: Any) -> Any:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise PydanticCustomError(
-            "VALIDATION_ERROR", "chunk_data is not valid base64 (standard alphabet, padded)"
-        ) from None
+        raise invalid("chunk_data is not valid base64 (standard alphabet, padded)") from None
 
 
 StreamId = Annotated[

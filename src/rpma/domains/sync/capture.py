@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 from rpma.core.db import statement_changes
 from rpma.core.services import Services
 from rpma.domains.sync import queue
-from rpma.domains.sync.entities import SyncedEntity, entity_of, synced_entities
+from rpma.domains.sync.entities import SyncedEntity, entity_of, entity_of_model
 
 APPLYING = "rpma_sync_applying"
 _PENDING = "rpma_sync_pending"
@@ -85,7 +85,7 @@ def _statement_rows(
     stock movement's balance): read back as committed, once per row."""
     found: list[dict[str, Any]] = []
     for model, kind, ids in noted:
-        entity = synced_entities().get(_entity_name(model))
+        entity = entity_of_model(model)
         if entity is None:
             continue
         unique = list(dict.fromkeys(ids))
@@ -106,11 +106,6 @@ def _statement_rows(
                     )
                 )
     return found
-
-
-def _entity_name(model: type[Any]) -> str:
-    table = str(inspect(model).local_table.name)
-    return table[:-1] if table.endswith("s") else table
 
 
 def _current(session: Session) -> SessionTransaction | None:

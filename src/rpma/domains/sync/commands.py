@@ -6,8 +6,6 @@ nodes with a sync credential instead of a session (docs/SYNC.md)."""
 
 from __future__ import annotations
 
-from functools import partial
-
 from rpma.core.commands import EmptyRequest, command
 from rpma.core.context import CommandContext
 from rpma.core.permissions import PUBLIC
@@ -205,9 +203,8 @@ def sync_push_batch(ctx: CommandContext, req: PushBatchRequest) -> PushBatchResp
     before), `conflict` (a higher version is kept; recorded) or `rejected` (invalid, or
     clashes with data here) with the reason."""
     answer, events = central.receive_push(ctx.db, ctx.services, ctx.token, req)
-    bus = ctx.services.events
     for event in events:  # the central's /ws listeners see what the node changed
-        ctx.after_commit(partial(bus.publish, event))
+        ctx.publish_after_commit(event)
     return answer
 
 

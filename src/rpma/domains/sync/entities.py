@@ -96,9 +96,11 @@ def synced_entities() -> dict[str, SyncedEntity]:
 
 
 def entity_of(instance: object) -> SyncedEntity | None:
-    if not isinstance(instance, SyncMixin):
-        return None
-    table = inspect(type(instance)).local_table.name
+    return entity_of_model(type(instance)) if isinstance(instance, SyncMixin) else None
+
+
+def entity_of_model(model: type[Any]) -> SyncedEntity | None:
+    table = inspect(model).local_table.name
     return synced_entities().get(_singular(str(table)))
 
 

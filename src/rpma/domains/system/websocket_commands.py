@@ -134,6 +134,5 @@ def broadcast_websocket_message(
     )
     hub = hub_for(ctx.services)
     recipients = hub.recipients(event.type, Addressing.of(event)) if hub else 0
-    events = ctx.services.events
-    ctx.after_commit(lambda: events.publish(event))
+    ctx.publish_after_commit(event)
     return BroadcastResult(recipients=recipients)

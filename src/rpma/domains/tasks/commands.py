@@ -8,7 +8,6 @@ from typing import Any
 
 from rpma.core.commands import RateClass, command
 from rpma.core.context import CommandContext
-from rpma.core.events import Event
 from rpma.core.pagination import Pagination
 from rpma.core.parsing import parse
 from rpma.domains.settings.service import shop_today
@@ -48,17 +47,12 @@ COMMON_ERRORS = ["VALIDATION_ERROR", "AUTH_FORBIDDEN", "AUTH_SESSION_INVALID", "
 
 
 def service_for(ctx: CommandContext) -> TaskService:
-    events = ctx.services.events
-
-    def publish(event: Event) -> None:
-        ctx.after_commit(lambda: events.publish(event))
-
     return TaskService(
         ctx.db,
         ctx.services,
         ctx.user,
         client=ctx.client,
-        publish=publish,
+        publish=ctx.publish_after_commit,
         on_failure=ctx.even_on_failure,
     )
 

@@ -17,12 +17,18 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from rpma.core.clock import clock
 from rpma.core.commands import ActionRequest, IpcRequest
 from rpma.core.pagination import PageInfo, Pagination
-from rpma.core.validation import FieldValidationError, clean_text, text_field
+from rpma.core.validation import (
+    FieldValidationError,
+    clean_text,
+    encodable,
+    invalid,
+    record_id,
+    text_field,
+)
 from rpma.domains.tasks.models import Task
 from rpma.domains.tasks.status import CLOSED, TaskPriority, TaskStatus
 
@@ -60,40 +66,20 @@ FilmType = Literal["standard", "premium", "matte", "colored"]
 _VIN_RE: Final = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
 _TIME_RE: Final = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _DATE_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
-_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _invalid(message: str) -> PydanticCustomError:
-    return PydanticCustomError("VALIDATION_ERROR", message)
 
 
 # Field rules ---------------------------------------------------------------------------
-def _encodable(value: str, label: str) -> str:
-    """Refuse what JSON can carry but no database can store (a lone UTF-16 surrogate)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _invalid(f"{label} is not valid Unicode text") from None
-    return value
-
-
-def _id(value: str) -> str:
-    if _CONTROL_RE.search(value):
-        raise _invalid("an id holds no control characters")
-    return _encodable(value, "the id")
-
-
 def _date(value: Any) -> Any:
     if isinstance(value, datetime):
-        raise _invalid("must be a date (YYYY-MM-DD)")
+        raise invalid("must be a date (YYYY-MM-DD)")
     if isinstance(value, date):
         return value
     if not isinstance(value, str) or not _DATE_RE.fullmatch(value.strip()):
-        raise _invalid("must be a date (YYYY-MM-DD)")
+        raise invalid("must be a date (YYYY-MM-DD)")
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise _invalid(f"{value.strip()} is not a calendar date") from None
+        raise invalid(f"{value.strip()} is not a calendar date") from None
 
 
 def _day(value: Any) -> Any:
@@ -102,44 +88,44 @@ def _day(value: Any) -> Any:
         try:
             return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
         except ValueError:
-            raise _invalid("must be a date (YYYY-MM-DD) or an ISO 8601 datetime") from None
+            raise invalid("must be a date (YYYY-MM-DD) or an ISO 8601 datetime") from None
     return _date(value)
 
 
 def _time(value: str) -> str:
     if not _TIME_RE.fullmatch(value):
-        raise _invalid("must be a time HH:MM (00:00 to 23:59)")
+        raise invalid("must be a time HH:MM (00:00 to 23:59)")
     return value
 
 
 def _vin(value: str) -> str:
     vin = value.strip().upper()
     if not _VIN_RE.fullmatch(vin):
-        raise _invalid("a VIN is 17 letters and digits, without I, O or Q")
+        raise invalid("a VIN is 17 letters and digits, without I, O or Q")
     return vin
 
 
 def _year(value: int) -> int:
     latest = clock.now().year + 1
     if not 1900 <= value <= latest:
-        raise _invalid(f"must be between 1900 and {latest}")
+        raise invalid(f"must be between 1900 and {latest}")
     return value
 
 
 def _zone(value: str) -> str:
-    zone = _encodable(value, "a zone").strip()
+    zone = encodable(value, "a zone").strip()
     if zone in ZONES:
         return zone
     if zone.startswith(CUSTOM_ZONE_PREFIX):
         label = zone[len(CUSTOM_ZONE_PREFIX) :].strip()
         if not label:
-            raise _invalid("a custom zone needs a name after 'custom:'")
+            raise invalid("a custom zone needs a name after 'custom:'")
         try:
             label = clean_text(label, 100, field="A custom zone name")
         except FieldValidationError as exc:
-            raise _invalid(exc.message) from None
+            raise invalid(exc.message) from None
         return CUSTOM_ZONE_PREFIX + label
-    raise _invalid(f"unknown zone {zone[:40]!r}: use {', '.join(ZONES)} or 'custom:<name>'")
+    raise invalid(f"unknown zone {zone[:40]!r}: use {', '.join(ZONES)} or 'custom:<name>'")
 
 
 def _unique(values: list[Any]) -> list[Any]:
@@ -163,14 +149,14 @@ Time = Annotated[str, AfterValidator(_time)]
 Minutes = Annotated[int, Field(ge=1, le=1440)]
 Day = Annotated[date, BeforeValidator(_date)]
 AnyDay = Annotated[date, BeforeValidator(_day)]
-Id = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_id)]
+Id = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(record_id)]
 Zones = Annotated[list[Zone], Field(max_length=40), AfterValidator(_unique)]
 Tags = Annotated[list[Tag], Field(max_length=30), AfterValidator(_unique)]
 
 
 def check_window(start: str | None, end: str | None) -> None:
     if start and end and end <= start:
-        raise _invalid(f"end_time {end} must be after start_time {start}")
+        raise invalid(f"end_time {end} must be after start_time {start}")
 
 
 class TaskFields(IpcRequest):
@@ -203,7 +189,7 @@ class TaskCreateData(TaskFields):
     @model_validator(mode="after")
     def _rules(self) -> TaskCreateData:
         if not self.title and not self.vehicle_model:
-            raise _invalid("title or vehicle_model is required")
+            raise invalid("title or vehicle_model is required")
         check_window(self.start_time, self.end_time)
         return self
 
@@ -226,7 +212,7 @@ class DateRange(IpcRequest):
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:
         if self.end < self.start:
-            raise _invalid(f"date_range.end {self.end} is before date_range.start {self.start}")
+            raise invalid(f"date_range.end {self.end} is before date_range.start {self.start}")
         return self
 
 
@@ -247,7 +233,7 @@ class TaskQuery(IpcRequest):
     @classmethod
     def _sortable(cls, value: str | None) -> str | None:
         if value is not None and value not in SORTABLE:
-            raise _invalid(f"sort_by must be one of: {', '.join(SORTABLE)}")
+            raise invalid(f"sort_by must be one of: {', '.join(SORTABLE)}")
         return value
 
 

@@ -22,7 +22,7 @@ from rpma.core.events import Event
 from rpma.core.pagination import PageInfo, Pagination
 from rpma.core.permissions import STAFF, Role
 from rpma.core.services import Services
-from rpma.domains.settings.service import shop_day_start, shop_today
+from rpma.domains.settings.service import shop_day_start, shop_timezone, shop_today
 from rpma.domains.tasks import history
 from rpma.domains.tasks.models import Task
 from rpma.domains.tasks.numbers import number_space, reserve_numbers
@@ -126,9 +126,10 @@ class TaskService:
         return tasks, info
 
     def statistics(self, query: TaskQuery | None) -> TaskStatistics:
-        today = shop_today(self.db)
-        week_start = shop_day_start(self.db, today - timedelta(days=today.weekday()))
-        month_start = shop_day_start(self.db, today.replace(day=1))
+        zone = shop_timezone(self.db)  # read once for the three days below
+        today = clock.now().astimezone(zone).date()
+        week_start = shop_day_start(self.db, today - timedelta(days=today.weekday()), zone)
+        month_start = shop_day_start(self.db, today.replace(day=1), zone)
         by_status = dict.fromkeys(STATUSES, 0)
         by_priority = dict.fromkeys(PRIORITIES, 0)
         by_technician: dict[str, int] = {}

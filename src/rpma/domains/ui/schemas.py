@@ -6,12 +6,12 @@ from typing import Annotated, Final
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
-from pydantic_core import PydanticCustomError
 
 from rpma.core.clock import clock
 from rpma.core.commands import IpcRequest
 from rpma.core.validation import (
     FieldValidationError,
+    invalid,
     validate_gps_accuracy,
     validate_gps_coordinates,
     validate_gps_freshness,
@@ -26,25 +26,22 @@ def check_open_url(value: str) -> str:
     else (``file:``, ``javascript:``, ``data:``, custom schemes would run or read things
     on the host). No whitespace or control characters, no ``user:password@``."""
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise PydanticCustomError(
-            "VALIDATION_ERROR", "The URL must not contain spaces or control characters"
-        )
+        raise invalid("The URL must not contain spaces or control characters")
     try:
         parts = urlsplit(value)
         hostname = parts.hostname
         parts.port  # noqa: B018 - raises on a port out of range
     except ValueError:
-        raise PydanticCustomError("VALIDATION_ERROR", "The URL is malformed") from None
+        raise invalid("The URL is malformed") from None
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        raise PydanticCustomError(
-            "VALIDATION_ERROR",
+        raise invalid(
             "Only http and https addresses can be opened (got {scheme})",
             {"scheme": repr(parts.scheme.lower()[:20] or "no scheme")},
         )
     if not hostname:
-        raise PydanticCustomError("VALIDATION_ERROR", "The URL must name a host")
+        raise invalid("The URL must name a host")
     if parts.username is not None or parts.password is not None:
-        raise PydanticCustomError("VALIDATION_ERROR", "The URL must not carry a user or password")
+        raise invalid("The URL must not carry a user or password")
     return value
 
 
@@ -90,5 +87,5 @@ class ReportPositionRequest(IpcRequest):
             validate_gps_accuracy(self.accuracy)
             validate_gps_freshness(self.timestamp, clock.now_ms())
         except FieldValidationError as exc:
-            raise PydanticCustomError("VALIDATION_ERROR", exc.message) from None
+            raise invalid(exc.message) from None
         return self
